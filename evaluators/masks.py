@@ -1,0 +1,172 @@
+"""Scores to keep-masks (True = keep) at an exact sparsity, for one comparison group.
+
+Groups (the text form a task's ``granularity`` setting uses):
+
+- ``"row"``: in each output row, prune exactly ``round(sparsity * in)`` lowest scores (Wanda);
+- ``"layer"``: prune exactly ``round(sparsity * numel)`` lowest scores of the matrix;
+- ``"N:M"`` (``"2:4"``, ``"4:8"``): among every M consecutive inputs of each row, prune the N
+  lowest; the sparsity is then fixed at N/M, and a ``sparsity`` argument must equal it;
+- ``"global"``: one threshold over all layers (``global_keep_masks``).
+
+``round`` is Python's (half to even), as in ``torch.nn.utils.prune``. Ties are broken by flat
+index: among equal scores the one with the lower index (row-major within the group, layers in
+mapping order for ``global``) is pruned first, so a mask is exact and reproducible even when
+many scores are equal (dequantised weights). NaN scores raise ``ValueError``; ``inf`` is ordered
+like any other value.
+
+Implementation: ``kthvalue`` finds each group's threshold, everything strictly below it is
+pruned, then the first few entries equal to it; this is the same mask as a stable sort by
+(score, index), without sorting.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Group",
+    "parse_group",
+    "check_sparsity",
+    "keep_mask",
+    "global_keep_masks",
+]
+
+_KINDS = ("row", "layer", "global")
+_NM = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A parsed comparison group: kind "row", "layer", "global" or "nm" (with n of every m pruned)."""
+
+    kind: str
+    n: int = 0
+    m: int = 0
+
+    def __str__(self) -> str:
+        """The canonical text form ("row", "2:4", ...)."""
+        return f"{self.n}:{self.m}" if self.kind == "nm" else self.kind
+
+    @property
+    def sparsity(self) -> float | None:
+        """The fixed sparsity N/M of an N:M group, None for the others."""
+        return self.n / self.m if self.kind == "nm" else None
+
+
+def parse_group(text: str | Group) -> Group:
+    """Parse "row", "layer", "global" or "N:M" (1 <= N < M) into a Group; ValueError otherwise."""
+    if isinstance(text, Group):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"group must be a string such as 'row', 'layer', 'global' or '2:4', got {text!r}")
+    word = text.strip().lower()
+    if word in _KINDS:
+        return Group(word)
+    match = _NM.match(word)
+    if match is None:
+        raise ValueError(f"unknown group {text!r}: expected 'row', 'layer', 'global' or 'N:M' such as '2:4'")
+    n, m = int(match.group(1)), int(match.group(2))
+    if not 1 <= n < m:
+        raise ValueError(f"bad N:M group {text!r}: need 1 <= N < M (N pruned out of every M)")
+    return Group("nm", n, m)
+
+
+def check_sparsity(sparsity: float, group: str | Group | None = None) -> float:
+    """Return sparsity as a float in [0, 1), and for an N:M group check that it equals N/M."""
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)):
+        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+    value = float(sparsity)
+    if not 0.0 <= value < 1.0:  # also rejects NaN
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    if group is not None:
+        parsed = parse_group(group)
+        if parsed.kind == "nm" and not math.isclose(value, parsed.n / parsed.m, rel_tol=0, abs_tol=1e-9):
+            raise ValueError(
+                f"group {parsed} prunes {parsed.n} of every {parsed.m} (sparsity {parsed.n / parsed.m:g}), "
+                f"but sparsity {value:g} was asked for"
+            )
+    return value
+
+
+def _check_scores(scores: Tensor, what: str = "scores") -> Tensor:
+    """Reject NaN and non-real dtypes; widen half precision so kthvalue works on every device."""
+    if not isinstance(scores, Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(scores).__name__}")
+    if scores.dtype == torch.bool or scores.is_complex():
+        raise ValueError(f"{what} must be real numbers, got dtype {scores.dtype}")
+    if scores.is_floating_point():
+        nan = torch.isnan(scores)
+        if bool(nan.any()):
+            raise ValueError(f"{what} contain NaN ({int(nan.sum())} of {scores.numel()} entries)")
+        if scores.dtype in (torch.float16, torch.bfloat16):
+            scores = scores.float()
+    return scores
+
+
+def _prune_lowest_rows(rows: Tensor, k: int) -> Tensor:
+    """Keep-mask of a 2-D tensor pruning the k lowest of every row, ties pruned by lower column first."""
+    keep = torch.ones_like(rows, dtype=torch.bool)
+    if k <= 0 or rows.numel() == 0:
+        return keep
+    threshold = rows.kthvalue(k, dim=1, keepdim=True).values
+    below = rows < threshold
+    tied = rows == threshold
+    need = k - below.sum(dim=1, keepdim=True)  # in [1, tied count] by the definition of kthvalue
+    prune = below | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= need))
+    return ~prune
+
+
+def _prune_lowest_flat(flat: Tensor, k: int) -> Tensor:
+    """Keep-mask of a 1-D tensor pruning its k lowest, ties pruned by lower index first."""
+    keep = torch.ones_like(flat, dtype=torch.bool)
+    if k <= 0 or flat.numel() == 0:
+        return keep
+    threshold = flat.kthvalue(k).values
+    below = flat < threshold
+    need = k - int(below.sum())
+    tied_index = torch.nonzero(flat == threshold).squeeze(1)[:need]  # ascending flat index
+    keep &= ~below
+    keep[tied_index] = False
+    return keep
+
+
+def keep_mask(scores: Tensor, sparsity: float, group: str | Group) -> Tensor:
+    """Keep-mask (bool, shape of scores) pruning the lowest scores of a 2-D (out x in) tensor per group."""
+    parsed = parse_group(group)
+    value = check_sparsity(sparsity, parsed)
+    scores = _check_scores(scores)
+    if scores.dim() != 2:
+        raise ValueError(f"scores must be 2-D (out x in), got shape {tuple(scores.shape)}")
+    out_features, in_features = scores.shape
+    if parsed.kind == "row":
+        return _prune_lowest_rows(scores, round(value * in_features))
+    if parsed.kind == "layer":
+        return _prune_lowest_flat(scores.reshape(-1), round(value * scores.numel())).view(scores.shape)
+    if parsed.kind == "nm":
+        if in_features % parsed.m != 0:
+            raise ValueError(
+                f"group {parsed} needs the input size to be a multiple of {parsed.m}, got {in_features}"
+            )
+        return _prune_lowest_rows(scores.reshape(-1, parsed.m), parsed.n).view(scores.shape)
+    raise ValueError("group 'global' spans several layers: use global_keep_masks(scores_by_layer, sparsity)")
+
+
+def global_keep_masks(scores: Mapping[str, Tensor], sparsity: float) -> dict[str, Tensor]:
+    """Keep-masks for several layers under one threshold, pruning exactly round(sparsity * total)."""
+    value = check_sparsity(sparsity)
+    if not scores:
+        return {}
+    checked = {name: _check_scores(s, f"scores of {name!r}") for name, s in scores.items()}
+    device = next(iter(checked.values())).device
+    dtype = functools.reduce(torch.promote_types, (s.dtype for s in checked.values()))
+    flat = torch.cat([s.reshape(-1).to(device=device, dtype=dtype) for s in checked.values()])
+    keep = _prune_lowest_flat(flat, round(value * flat.numel()))
+    parts = keep.split([s.numel() for s in checked.values()])
+    return {name: part.view(s.shape).to(s.device) for (name, s), part in zip(checked.items(), parts)}

@@ -1,0 +1,183 @@
+"""Keep-masks at an exact sparsity: row, layer, N:M, global; ties, NaN, bad groups."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from evaluators.masks import Group, check_sparsity, global_keep_masks, keep_mask, parse_group
+
+
+def _reference(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep-mask of a 1-D tensor pruning its k lowest, by a stable sort on (score, index)."""
+    keep = torch.ones(scores.numel(), dtype=torch.bool)
+    keep[torch.sort(scores.reshape(-1), stable=True).indices[:k]] = False
+    return keep.view(scores.shape)
+
+
+@pytest.fixture
+def scores() -> torch.Tensor:
+    """Quantised random scores (many exact ties, like dequantised Q4_1 weights)."""
+    torch.manual_seed(0)
+    return (torch.randn(24, 40) * 4).round() / 4
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.5, 0.7, 0.99])
+def test_row_exact_per_row_and_matches_stable_sort(scores: torch.Tensor, sparsity: float) -> None:
+    keep = keep_mask(scores, sparsity, "row")
+    k = round(sparsity * scores.shape[1])
+    assert keep.dtype == torch.bool and keep.shape == scores.shape
+    assert ((~keep).sum(dim=1) == k).all()
+    expected = torch.stack([_reference(row, k) for row in scores])
+    assert torch.equal(keep, expected)
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.25, 0.5, 0.9])
+def test_layer_exact_and_matches_stable_sort(scores: torch.Tensor, sparsity: float) -> None:
+    keep = keep_mask(scores, sparsity, "layer")
+    k = round(sparsity * scores.numel())
+    assert int((~keep).sum()) == k
+    assert torch.equal(keep, _reference(scores, k))
+
+
+def test_pruned_scores_never_exceed_kept_ones(scores: torch.Tensor) -> None:
+    keep = keep_mask(scores, 0.5, "layer")
+    assert scores[~keep].max() <= scores[keep].min()
+    row_keep = keep_mask(scores, 0.5, "row")
+    for row, mask in zip(scores, row_keep):
+        assert row[~mask].max() <= row[mask].min()
+
+
+@pytest.mark.parametrize("group,n,m", [("2:4", 2, 4), ("4:8", 4, 8), ("1:4", 1, 4)])
+def test_n_m_exactly_n_pruned_in_every_block(scores: torch.Tensor, group: str, n: int, m: int) -> None:
+    keep = keep_mask(scores, n / m, group)
+    blocks = keep.reshape(scores.shape[0], -1, m)
+    assert ((~blocks).sum(dim=-1) == n).all()
+    score_blocks = scores.reshape(-1, m)
+    expected = torch.stack([_reference(block, n) for block in score_blocks]).view(scores.shape)
+    assert torch.equal(keep, expected)
+
+
+def test_n_m_rejects_input_not_multiple_of_m() -> None:
+    with pytest.raises(ValueError, match="multiple of 4"):
+        keep_mask(torch.rand(3, 10), 0.5, "2:4")
+
+
+def test_n_m_sparsity_must_match() -> None:
+    with pytest.raises(ValueError, match="2 of every 4"):
+        keep_mask(torch.rand(3, 8), 0.7, "2:4")
+
+
+def test_all_equal_scores_exact_and_deterministic() -> None:
+    flat = torch.ones(6, 10)
+    row = keep_mask(flat, 0.3, "row")
+    assert ((~row).sum(dim=1) == 3).all()
+    assert (~row[:, :3]).all() and row[:, 3:].all()  # lower index pruned first
+    layer = keep_mask(flat, 0.5, "layer")
+    assert int((~layer).sum()) == 30 and (~layer[:3]).all() and layer[3:].all()
+    nm = keep_mask(torch.ones(2, 8), 0.5, "2:4")
+    assert torch.equal(nm, torch.tensor([[False, False, True, True] * 2] * 2))
+    assert torch.equal(keep_mask(flat, 0.3, "row"), row)
+    assert torch.equal(keep_mask(flat.clone(), 0.5, "layer"), layer)
+
+
+def test_global_exact_total_and_one_threshold() -> None:
+    torch.manual_seed(1)
+    layers = {
+        "a": (torch.randn(8, 12) * 2).round(),
+        "b": (torch.randn(12, 8) * 2).round() * 3,
+        "c": torch.zeros(4, 4),
+    }
+    masks = global_keep_masks(layers, 0.6)
+    assert list(masks) == ["a", "b", "c"]
+    total = sum(s.numel() for s in layers.values())
+    assert sum(int((~m).sum()) for m in masks.values()) == round(0.6 * total)
+    for name, mask in masks.items():
+        assert mask.shape == layers[name].shape and mask.dtype == torch.bool
+    flat = torch.cat([s.reshape(-1) for s in layers.values()])
+    expected = _reference(flat, round(0.6 * total))
+    assert torch.equal(torch.cat([m.reshape(-1) for m in masks.values()]), expected)
+    assert global_keep_masks({}, 0.5) == {}
+
+
+def test_global_all_equal_prunes_earliest_layers_first() -> None:
+    masks = global_keep_masks({"a": torch.ones(2, 5), "b": torch.ones(2, 5)}, 0.5)
+    assert (~masks["a"]).all() and masks["b"].all()
+
+
+@pytest.mark.parametrize("group", ["row", "layer", "2:4"])
+def test_nan_raises(group: str) -> None:
+    scores = torch.rand(4, 8)
+    scores[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        keep_mask(scores, 0.5, group)
+    with pytest.raises(ValueError, match="NaN"):
+        global_keep_masks({"a": torch.rand(2, 2), "b": scores}, 0.5)
+
+
+def test_inf_is_ordered() -> None:
+    scores = torch.tensor([[float("inf"), 1.0, -float("inf"), 2.0]])
+    assert torch.equal(keep_mask(scores, 0.5, "row"), torch.tensor([[True, False, False, True]]))
+
+
+def test_half_precision_and_integer_scores() -> None:
+    scores = torch.arange(16, dtype=torch.float32).flip(0).reshape(2, 8)
+    expected = keep_mask(scores, 0.5, "row")
+    assert torch.equal(keep_mask(scores.half(), 0.5, "row"), expected)
+    assert torch.equal(keep_mask(scores.bfloat16(), 0.5, "layer"), keep_mask(scores, 0.5, "layer"))
+    assert torch.equal(keep_mask(scores.long(), 0.5, "row"), expected)
+
+
+def test_scores_must_be_2d_and_real() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        keep_mask(torch.rand(8), 0.5, "row")
+    with pytest.raises(ValueError, match="real"):
+        keep_mask(torch.ones(2, 4, dtype=torch.bool), 0.5, "row")
+
+
+def test_parse_group() -> None:
+    assert parse_group("row") == Group("row")
+    assert parse_group(" Layer ") == Group("layer")
+    assert parse_group("global") == Group("global")
+    assert parse_group("2:4") == Group("nm", 2, 4)
+    assert str(parse_group("4 : 8")) == "4:8"
+    assert parse_group("2:4").sparsity == 0.5
+    assert parse_group(Group("row")) == Group("row")
+
+
+@pytest.mark.parametrize("bad", ["3:2", "4:4", "0:4", "abc", "", "2:4:8", "-1:4", "2.5:4", "row2"])
+def test_bad_groups_rejected(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_group(bad)
+    with pytest.raises(ValueError):
+        keep_mask(torch.rand(4, 8), 0.5, bad)
+
+
+def test_bad_group_type_rejected() -> None:
+    with pytest.raises(ValueError):
+        parse_group(4)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan"), True, "0.5", None])
+def test_bad_sparsity_rejected(bad: object) -> None:
+    with pytest.raises(ValueError, match="sparsity"):
+        check_sparsity(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sparsity"):
+        keep_mask(torch.rand(4, 8), bad, "row")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sparsity"):
+        global_keep_masks({"a": torch.rand(4, 8)}, bad)  # type: ignore[arg-type]
+
+
+def test_global_group_needs_global_keep_masks() -> None:
+    with pytest.raises(ValueError, match="global_keep_masks"):
+        keep_mask(torch.rand(4, 8), 0.5, "global")
+
+
+def test_real_layer_shapes_exact() -> None:
+    torch.manual_seed(2)
+    for shape in [(576, 1536), (1536, 576)]:
+        scores = (torch.randn(shape) * 8).round()
+        row = keep_mask(scores, 0.5, "row")
+        assert ((~row).sum(dim=1) == shape[1] // 2).all()
+        assert int((~keep_mask(scores, 0.5, "layer")).sum()) == scores.numel() // 2
+        assert ((~keep_mask(scores, 0.5, "2:4")).reshape(-1, 4).sum(dim=1) == 2).all()
