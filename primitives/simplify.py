@@ -9,6 +9,8 @@ root.
 """
 from __future__ import annotations
 
+import sympy
+
 from primitives.from_sympy import from_sympy
 from primitives.sympy_bridge import to_sympy
 from primitives.tree import Node
@@ -81,11 +83,30 @@ def _strip_root(node: Node) -> Node | None:
     return None
 
 
+def _common_power_root(node: Node) -> Node | None:
+    """|a|^p |b|^q ... with g = gcd(p, q, ...) > 1 ranks like |a|^(p/g) |b|^(q/g)."""
+    expr = to_sympy(node)
+    if not isinstance(expr, sympy.Mul):
+        return None
+    coeff, factors = expr.as_coeff_mul()
+    pairs = [f.as_base_exp() for f in factors]
+    exponents = [e for _, e in pairs]
+    if coeff <= 0 or not all(e.is_Rational and e > 0 for e in exponents):
+        return None
+    g = sympy.gcd_list(exponents)
+    if g == 1 or not (g > 0):
+        return None
+    root = sympy.Mul(*(sympy.Abs(b) ** (e / g) for b, e in pairs))
+    return oos(from_sympy(root))
+
+
 def ranking_form(node: Node) -> Node:
     """Canonical tree with root maps that keep the order of scores removed."""
     current = canonical(node)
     while True:
         stripped = _strip_root(current)
+        if stripped is None:
+            stripped = _common_power_root(current)
         if stripped is None:
             return current
         current = canonical(stripped)
