@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run the test suite on a fresh machine: set up (with the ray and dev extras), start a
+# throwaway PostgreSQL server for the registry tests, run pytest, stop the server.
+#   bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EXTRAS=${EXTRAS:-torch,postgres,tune,ray,dev} bash scripts/setup.sh
+
+PG_URL=$(bash scripts/pg_test_server.sh start)
+trap 'bash scripts/pg_test_server.sh stop >/dev/null 2>&1 || true' EXIT
+export METRICFORGE_TEST_PG_URL="$PG_URL"
+echo "[test] PostgreSQL at $PG_URL"
+
+set +e
+.venv/bin/python -m pytest -ra "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "[test] pytest collected no tests: failing, a run without tests proves nothing" >&2
+  exit 1
+fi
+exit "$rc"
