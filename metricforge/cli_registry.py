@@ -58,12 +58,9 @@ def list_(limit: int = typer.Option(50, help="Rows to show."),
 def show(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula."),
          registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
     """Show one metric and its evaluations."""
-    from registry.models import Evaluation
-    from registry import queries
-
     with _open(registry) as reg:
         row = reg.get_metric(ref)
-        evaluations = reg._read(lambda s: queries.evaluations(s, Evaluation.metric_id == row.id))
+        evaluations = reg.evaluations(row.hash)
     if as_json:
         return print_json({"metric": row, "evaluations": evaluations})
     for key in ("hash", "name", "canonical", "text", "rank_hash", "operands", "complexity"):
@@ -88,8 +85,7 @@ def best(task: Optional[str] = typer.Option(None, help="Task name, e.g. llm-prun
     if as_json:
         return print_json(rows)
     print_table(f"best for {task or 'any task'}", ["rank", "hash", "name", "canonical", "score"],
-                [(i + 1, r.metric_hash if hasattr(r, "metric_hash") else r.hash, getattr(r, "name", None),
-                  getattr(r, "canonical", None), r.score) for i, r in enumerate(rows)])
+                [(i + 1, r.hash, r.name, r.canonical, r.score) for i, r in enumerate(rows)])
 
 
 @registry_app.command("export")

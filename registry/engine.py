@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from registry.errors import RegistryError
+from registry.models import VERSION_TABLE
 
 ENV_VAR = "METRICFORGE_REGISTRY"
 DEFAULT_PATH = "metricforge.db"
@@ -92,8 +93,10 @@ def _sqlite_events(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables or VERSION_TABLE in tables:  # WAL rewrites the header: only on our files
+            cur.execute("PRAGMA journal_mode = WAL")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -1,7 +1,7 @@
 """Alembic migrations run from code: no alembic.ini is needed."""
 from __future__ import annotations
 
-import argparse
+import os
 from pathlib import Path
 
 from alembic import command
@@ -11,11 +11,11 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect
 
-from registry.engine import WRITE_OPTION, safe_url
-from registry.errors import RegistryError
+from registry.engine import WRITE_OPTION, check_sqlite_file, make_engine, resolve_url, safe_url
+from registry.errors import RegistryError, database_errors
+from registry.models import VERSION_TABLE
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-VERSION_TABLE = "metricforge_version"
 PG_LOCK_KEY = 0x6D66_7265_6701  # serialises concurrent upgrades of one PostgreSQL database
 
 
@@ -71,23 +71,15 @@ def upgrade(engine: Engine) -> None:
         ) from None
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m registry.migrate {upgrade,current,revision} [URL]` for developers."""
-    from registry.engine import make_engine, resolve_url
-
-    parser = argparse.ArgumentParser(prog="python -m registry.migrate")
-    parser.add_argument("action", choices=["upgrade", "current", "revision"])
-    parser.add_argument("url", nargs="?", default=None)
-    parser.add_argument("-m", "--message", default="change")
-    args = parser.parse_args(argv)
-    engine = make_engine(resolve_url(args.url))
-    if args.action == "upgrade":
-        upgrade(engine)
-    with engine.begin() as conn:
-        if args.action == "revision":
-            command.revision(alembic_config(conn), message=args.message, autogenerate=True)
-        print(current_revision(conn))
-
-
-if __name__ == "__main__":
-    main()
+def open_engine(url_or_path: str | os.PathLike[str] | None) -> Engine:
+    """Resolve, check and connect a registry location, and bring its schema to head."""
+    url = resolve_url(url_or_path)
+    check_sqlite_file(url)
+    engine = make_engine(url)
+    try:
+        with database_errors("cannot open registry", safe_url(url)):
+            upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

@@ -5,18 +5,19 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean,
-    MetaData,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 RUN_STATUSES = ("running", "finished", "failed")
+VERSION_TABLE = "metricforge_version"  # alembic's version table; marks a database as ours
 
 
 def utcnow() -> datetime:

@@ -10,11 +10,19 @@ from sqlalchemy.orm import Session, aliased
 
 from registry import models
 from registry.errors import AmbiguousError, NotFoundError
-from registry.records import EvaluationRow, LeaderboardEntry, LineageRow, MetricRow, SettingsGroup
+from registry.records import (
+    EvaluationRow,
+    LeaderboardEntry,
+    LineageRow,
+    MetricRow,
+    RunHistory,
+    RunRow,
+    SettingsGroup,
+)
 
 M, E, L = models.Metric, models.Evaluation, models.Lineage
 HEX_PREFIX = re.compile(r"[0-9a-f]{6,16}")
-ORDERS = {
+ORDERS: dict[str, tuple[Any, ...]] = {
     "created": (M.created_at.desc(), M.id.desc()),
     "complexity": (M.complexity.asc(), M.hash.asc()),
     "hash": (M.hash.asc(),),
@@ -55,7 +63,7 @@ def list_metrics(session: Session, limit: int | None, order: str) -> list[Metric
     return [MetricRow.of(r) for r in rows]
 
 
-def _evaluations() -> Select[Any]:
+def _evaluations() -> Select:  # type: ignore[type-arg]
     """Evaluations joined with their metric's hash."""
     return select(E, M.hash).join(M, M.id == E.metric_id)
 
@@ -76,6 +84,9 @@ def scored(session: Session, key: str, column: Any) -> set[str]:
 
 def settings_groups(session: Session, filters: dict[str, Any]) -> list[SettingsGroup]:
     """The settings keys whose evaluations match the column filters, most used first."""
+    unknown = set(filters) - set(FILTER_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown filters {sorted(unknown)}; use {FILTER_COLUMNS}")
     stmt = select(E.settings_key, E.task, func.min(E.settings), func.count(E.id))
     for name, value in filters.items():
         if value is not None:
@@ -84,35 +95,62 @@ def settings_groups(session: Session, filters: dict[str, Any]) -> list[SettingsG
     return [SettingsGroup(k, t, json.loads(s or "{}"), n) for k, t, s, n in session.execute(stmt)]
 
 
+def resolve_key(session: Session, task: str | None, filters: dict[str, Any]) -> str | None:
+    """The one settings key the filters match (None if none); several is an error."""
+    keys = sorted({g.settings_key for g in settings_groups(session, {"task": task, **filters})})
+    if len(keys) > 1:
+        raise AmbiguousError(f"{len(keys)} settings match ({', '.join(keys[:4])}...); narrow "
+                             "the filters or pass key= (budgets are never mixed)")
+    return keys[0] if keys else None
+
+
 def leaderboard(session: Session, key: str, task: str | None, direction: str,
                 limit: int | None) -> list[LeaderboardEntry]:
     """Each metric's best successful score under one settings key, best first."""
     if direction not in ("min", "max"):
         raise ValueError(f"direction must be 'min' or 'max', not {direction!r}")
     best = (func.min(E.score) if direction == "min" else func.max(E.score)).label("best")
-    sub = select(E.metric_id, best, func.count(E.id).label("n")).where(
+    grouped = select(E.metric_id, best, func.count(E.id).label("n")).where(
         E.settings_key == key, E.ok.is_(True), E.score.is_not(None))
     if task is not None:
-        sub = sub.where(E.task == task)
-    sub = sub.group_by(E.metric_id).subquery()
+        grouped = grouped.where(E.task == task)
+    sub = grouped.group_by(E.metric_id).subquery()
     order = sub.c.best.asc() if direction == "min" else sub.c.best.desc()
     stmt = select(M, sub.c.best, sub.c.n).join(sub, sub.c.metric_id == M.id)
     rows = session.execute(stmt.order_by(order, M.hash).limit(limit)).all()
     return [LeaderboardEntry(i + 1, MetricRow.of(m), s, n) for i, (m, s, n) in enumerate(rows)]
 
 
-def run_evaluations(session: Session, run_id: str) -> list[EvaluationRow]:
-    """A run's evaluations in insertion order."""
-    rows = session.execute(_evaluations().where(E.run_id == run_id).order_by(E.id)).all()
+def evaluations(session: Session, *where: Any) -> list[EvaluationRow]:
+    """Evaluations matching the conditions, in insertion order."""
+    rows = session.execute(_evaluations().where(*where).order_by(E.id)).all()
     return [EvaluationRow.of(e, h) for e, h in rows]
 
 
-def run_lineage(session: Session, run_id: str) -> list[LineageRow]:
-    """A run's lineage edges in insertion order, with child and parent hashes."""
+def evaluations_of(session: Session, metric: str | None, key: str | None,
+                   run_id: str | None) -> list[EvaluationRow]:
+    """Evaluations filtered by metric reference, settings key and run (None: any)."""
+    where = [] if metric is None else [E.metric_id == metric_by_ref(session, metric).id]
+    where += [] if key is None else [E.settings_key == key]
+    where += [] if run_id is None else [E.run_id == run_id]
+    return evaluations(session, *where)
+
+
+def lineage(session: Session, *where: Any) -> list[LineageRow]:
+    """Lineage edges matching the conditions, in insertion order, with both hashes."""
     child, parent = aliased(M), aliased(M)
     stmt = (select(L, child.hash, parent.hash)
             .join(child, child.id == L.child_metric_id)
             .outerjoin(parent, parent.id == L.parent_metric_id)
-            .where(L.run_id == run_id).order_by(L.id))
-    return [LineageRow(l.id, c, p, l.operator, l.run_id, l.generation)
-            for l, c, p in session.execute(stmt)]
+            .where(*where).order_by(L.id))
+    return [LineageRow(e.id, c, p, e.operator, e.run_id, e.generation)
+            for e, c, p in session.execute(stmt)]
+
+
+def run_history(session: Session, run_id: str) -> RunHistory:
+    """A run with its evaluations and lineage."""
+    run = session.get(models.Run, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r}")
+    return RunHistory(RunRow.of(run), tuple(evaluations(session, E.run_id == run_id)),
+                      tuple(lineage(session, L.run_id == run_id)))

@@ -9,11 +9,9 @@ from typing import Any
 from registry import models
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime) -> datetime:
     """Attach UTC to naive datetimes (SQLite drops the zone)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def _json(text: str | None) -> dict[str, Any]:
@@ -36,7 +34,7 @@ class MetricRow:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: models.Metric) -> "MetricRow":
+    def of(cls, row: models.Metric) -> MetricRow:
         """Copy an ORM row."""
         ops = tuple(op for op in row.operands.split(",") if op)
         return cls(row.id, row.hash, row.canonical, row.text, row.rank_hash, ops,
@@ -68,7 +66,7 @@ class EvaluationRow:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: models.Evaluation, metric_hash: str) -> "EvaluationRow":
+    def of(cls, row: models.Evaluation, metric_hash: str) -> EvaluationRow:
         """Copy an ORM row."""
         return cls(row.id, row.metric_id, metric_hash, row.run_id, row.task, row.model,
                    row.dataset, row.sparsity, row.granularity, row.budget, row.settings_key,
@@ -92,10 +90,11 @@ class RunRow:
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, row: models.Run) -> "RunRow":
+    def of(cls, row: models.Run) -> RunRow:
         """Copy an ORM row."""
         return cls(row.id, row.name, row.task, _json(row.config), row.seed, row.status,
-                   row.host, _json(row.versions), _utc(row.started_at), _utc(row.finished_at))
+                   row.host, _json(row.versions), _utc(row.started_at),
+                   None if row.finished_at is None else _utc(row.finished_at))
 
 
 @dataclass(frozen=True)
@@ -118,6 +117,21 @@ class LeaderboardEntry:
     metric: MetricRow
     score: float
     evaluations: int
+
+    @property
+    def hash(self) -> str:
+        """The metric's hash."""
+        return self.metric.hash
+
+    @property
+    def name(self) -> str | None:
+        """The metric's name, if any."""
+        return self.metric.name
+
+    @property
+    def canonical(self) -> str:
+        """The metric's canonical text."""
+        return self.metric.canonical
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,22 @@ from __future__ import annotations
 import math
 import socket
 import uuid
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import models
+from registry import models, queries
 from registry.errors import NotFoundError, RegistryError
 from registry.keys import budget_text, canonical_json, settings_key
 from registry.models import RUN_STATUSES, utcnow
 
-DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+MetricRef = Any  # a Metric or MetricRow (added if new) or a str reference (must exist)
+DIALECT_INSERTS: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def insert_ignore(session: Session, model: type[models.Base], values: dict[str, Any], key: str) -> None:
@@ -48,6 +51,13 @@ def upsert_metric(session: Session, metric: Any, name: str | None = None) -> mod
         row.name = name
         session.flush()
     return row
+
+
+def metric_id(session: Session, metric: MetricRef) -> int:
+    """The id of a metric given as an object (added if new) or a reference."""
+    if isinstance(metric, str):
+        return queries.metric_by_ref(session, metric).id
+    return upsert_metric(session, metric).id
 
 
 def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, Any],

@@ -83,8 +83,10 @@ def upgrade() -> None:
         sa.Column("operator", sa.String(64), nullable=False),
         sa.Column("run_id", sa.String(64), nullable=True),
         sa.Column("generation", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["child_metric_id"], ["metrics.id"], name="fk_lineage_child_metric_id_metrics"),
-        sa.ForeignKeyConstraint(["parent_metric_id"], ["metrics.id"], name="fk_lineage_parent_metric_id_metrics"),
+        sa.ForeignKeyConstraint(["child_metric_id"], ["metrics.id"],
+                                name="fk_lineage_child_metric_id_metrics"),
+        sa.ForeignKeyConstraint(["parent_metric_id"], ["metrics.id"],
+                                name="fk_lineage_parent_metric_id_metrics"),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_lineage_run_id_runs"),
         sa.PrimaryKeyConstraint("id", name="pk_lineage"),
     )
