@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import prune
 
-from evaluators.masks import check_sparsity, keep_mask, parse_group
+from evaluators.masks import Group, check_sparsity, keep_mask, parse_group
 from primitives.builtins import builtin
 from primitives.compile import compile_metric
 from primitives.metric import Metric
@@ -48,7 +48,7 @@ class MetricPruning(prune.BasePruningMethod):
         self,
         metric: Metric | str,
         amount: float = 0.5,
-        group: str = "row",
+        group: str | Group = "row",
         operands: Mapping[str, Tensor] | None = None,
     ) -> None:
         """Check the metric, amount, group and operands now, so a bad call fails before any change."""
@@ -83,7 +83,9 @@ class MetricPruning(prune.BasePruningMethod):
                 return torch.broadcast_to(torch.as_tensor(scores, device=t.device), t.shape)
             except RuntimeError as err:
                 shape = tuple(torch.as_tensor(scores).shape)
-                raise ValueError(f"metric scores of shape {shape} do not broadcast to the weight {tuple(t.shape)}") from err
+                raise ValueError(
+                    f"metric scores of shape {shape} do not broadcast to the weight {tuple(t.shape)}"
+                ) from err
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """The default mask with the lowest-scoring weights of every group set to zero."""
@@ -97,9 +99,9 @@ class MetricPruning(prune.BasePruningMethod):
         name: str,
         metric: Metric | str,
         amount: float = 0.5,
-        group: str = "row",
+        group: str | Group = "row",
         operands: Mapping[str, Tensor] | None = None,
-    ) -> "MetricPruning":
+    ) -> MetricPruning:
         """Reparametrise module.name as name_orig * name_mask (see torch's BasePruningMethod.apply)."""
         return super().apply(module, name, metric=metric, amount=amount, group=group, operands=operands)
 
@@ -109,12 +111,12 @@ def metric_prune(
     name: str = "weight",
     metric: Metric | str = "magnitude",
     amount: float = 0.5,
-    group: str = "row",
+    group: str | Group = "row",
     operands: Mapping[str, Tensor] | None = None,
 ) -> nn.Module:
     """Prune module.name by a metric, like prune.l1_unstructured; returns the module."""
     if not isinstance(getattr(module, name, None), Tensor):
-        raise ValueError(f"{type(module).__name__} has no tensor {name!r} to prune")
+        raise ValueError(f"{type(module).__name__} has no tensor {name!r} to prune")  # noqa: TRY004
     if hasattr(module, name + "_orig"):
         raise ValueError(f"{name!r} of {type(module).__name__} is already pruned; prune.remove it first")
     MetricPruning.apply(module, name, metric=metric, amount=amount, group=group, operands=operands)
