@@ -84,19 +84,19 @@ def _strip_root(node: Node) -> Node | None:
 
 
 def _common_power_root(node: Node) -> Node | None:
-    """|a|^p |b|^q ... with g = gcd(p, q, ...) > 1 ranks like |a|^(p/g) |b|^(q/g)."""
+    """A nonnegative product |a|^p |b|^q ... ranks like its power 1/max(p, q, ...)."""
     expr = to_sympy(node)
-    if not isinstance(expr, sympy.Mul):
+    if not isinstance(expr, sympy.Mul) or not expr.is_nonnegative:
         return None
     coeff, factors = expr.as_coeff_mul()
     pairs = [f.as_base_exp() for f in factors]
     exponents = [e for _, e in pairs]
     if coeff <= 0 or not all(e.is_Rational and e > 0 for e in exponents):
         return None
-    g = sympy.gcd_list(exponents)
-    if g == 1 or not (g > 0):
+    top = max(exponents)
+    if top == 1 and coeff == 1:
         return None
-    root = sympy.Mul(*(sympy.Abs(b) ** (e / g) for b, e in pairs))
+    root = sympy.Mul(*(sympy.Abs(b) ** (e / top) for b, e in pairs))
     return oos(from_sympy(root))
 
 

@@ -54,8 +54,9 @@ def _build(node: Node, args: list[sympy.Expr]) -> sympy.Expr:
         return args[0] * args[1]
     if name == "neg":
         return -args[0]
-    if name == "abs":
-        return sympy.Abs(args[0])
+    if name == "abs":  # |a*b| = |a|*|b| exactly; sympy leaves Abs(W*Abs(W)) unsplit
+        factors = sympy.Mul.make_args(args[0])
+        return sympy.Mul(*(sympy.Abs(f) for f in factors))
     if name == "sqr":
         return args[0] ** 2
     if name == "sqrt":

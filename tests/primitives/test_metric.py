@@ -18,6 +18,7 @@ from primitives.metric import Metric
     ("mul(W, W)", "sqr(W)"),
     ("abs(X)", "X"),                                            # X is a norm: nonnegative
     ("mms(zsn(W))", "mms(W)"),
+    ("abs(mul(W, abs(W)))", "sqr(W)"),                         # |a*b| = |a|*|b|
     ("add(mul(abs(W), X), mul(abs(W), abs(G)))", "add(mul(G, abs(W)), mul(abs(W), X))"),
 ])
 def test_equivalent_formulas_share_one_hash(a, b):
@@ -41,6 +42,8 @@ def test_different_formulas_differ(a, b):
     ("log(mul(W, X))", "abs(mul(W, X))"),
     ("mms(W)", "W"),
     ("add(mul(abs(W), X), 5)", "mul(abs(W), X)"),
+    ("mul(X, sqr(W))", "mul(abs(W), sqrt(X))"),          # a power of a nonnegative product
+    ("mul(sqr(W), sqr(X))", "mul(abs(W), X)"),
 ])
 def test_rank_preserving_maps_share_rank_hash(a, b):
     ma, mb = Metric.parse(a), Metric.parse(b)
