@@ -1,0 +1,61 @@
+"""The Task interface every fitness task implements, and the Fitness it returns."""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from primitives.metric import Metric
+
+DIRECTIONS = ("min", "max")
+
+
+def worst(direction: str) -> float:
+    """The worst fitness of a direction: +inf for "min" tasks, 0.0 for "max" tasks.
+
+    Max-tasks score in [0, 1] (AUC, accuracy), so 0.0 is below every real score and, unlike
+    -inf, survives JSON and SQL round trips as an ordinary number.
+    """
+    if direction == "min":
+        return math.inf
+    if direction == "max":
+        return 0.0
+    raise ValueError(f"direction must be 'min' or 'max', got {direction!r}")
+
+
+@dataclass(frozen=True)
+class Fitness:
+    """The outcome of scoring one metric: value, whether it is valid, why not, wall time, extras."""
+
+    value: float
+    ok: bool = True
+    reason: str | None = None
+    wall_s: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def failed(cls, direction: str, reason: str, wall_s: float = 0.0, **details: Any) -> "Fitness":
+        """A failed candidate: the worst value of the direction, ok=False and the reason."""
+        return cls(worst(direction), False, reason, wall_s, dict(details))
+
+
+class Task(ABC):
+    """A fitness task: owns a model, data and budget; prepares once, then scores metrics cheaply."""
+
+    name: str
+    direction: str
+    operands: tuple[str, ...]
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """Every setting that changes a score (model, data, sparsity, granularity, budget, ...)."""
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """The expensive part, once: load model and data, compute or load cached operands."""
+
+    @abstractmethod
+    def score(self, metric: "Metric") -> Fitness:
+        """Prune with the metric, evaluate, restore; failures give Fitness(ok=False, worst value)."""

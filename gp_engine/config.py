@@ -1,0 +1,121 @@
+"""The search configuration: one flat dataclass, loadable from TOML, recorded as JSON."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEDUP_MODES = ("auto", "hash", "rank")
+MAP_KINDS = ("inprocess", "pool", "ray")
+
+
+class ConfigError(ValueError):
+    """An invalid search configuration value."""
+
+
+@dataclass
+class SearchConfig:
+    """Everything that determines a search (task options live in ``task_options``)."""
+
+    task: str = "mlp-prune"
+    task_options: dict[str, Any] = field(default_factory=dict)
+    population: int = 32
+    generations: int = 10
+    seed: int = 0
+    cxpb: float = 0.6
+    mutpb: float = 0.4
+    tournament: int = 3
+    elite: int = 2
+    init_min_height: int = 1
+    init_max_height: int = 4
+    max_height: int = 8
+    max_size: int = 40
+    mutations: tuple[str, ...] = ("uniform", "node", "shrink")
+    operators: tuple[str, ...] | None = None  # None: every operator of the language
+    pow_exponents: tuple[float, ...] = ()
+    constants: tuple[float, ...] = ()
+    seed_builtins: bool = True
+    seed_metrics: tuple[str, ...] = ()  # registry names/hashes or formula text
+    dedup: str = "auto"  # "hash", "rank" (within-layer groups) or "auto"
+    hall_of_fame: int = 10
+    map: str = "inprocess"
+    workers: int = 2
+    timeout_s: float | None = None
+    gpus_per_worker: float = 0.0  # Ray actors: e.g. 1.0 to give each actor a GPU
+
+    def __post_init__(self) -> None:
+        """Normalise sequences to tuples and check ranges."""
+        for name in ("mutations", "pow_exponents", "constants", "seed_metrics"):
+            setattr(self, name, tuple(getattr(self, name)))
+        if self.operators is not None:
+            self.operators = tuple(self.operators)
+        self.task_options = dict(self.task_options)
+        if self.population < 2:
+            raise ConfigError("population must be at least 2")
+        if self.generations < 0:
+            raise ConfigError("generations must be >= 0")
+        if not 0 <= self.elite < self.population:
+            raise ConfigError("elite must be in [0, population)")
+        if not (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1):
+            raise ConfigError("cxpb and mutpb must be probabilities")
+        if self.tournament < 1:
+            raise ConfigError("tournament must be >= 1")
+        if not 0 <= self.init_min_height <= self.init_max_height <= self.max_height:
+            raise ConfigError("need 0 <= init_min_height <= init_max_height <= max_height")
+        if self.dedup not in DEDUP_MODES:
+            raise ConfigError(f"dedup must be one of {DEDUP_MODES}")
+        if self.map not in MAP_KINDS:
+            raise ConfigError(f"map must be one of {MAP_KINDS}")
+        bad = set(self.mutations) - {"uniform", "node", "shrink", "insert"}
+        if bad or not self.mutations:
+            raise ConfigError(f"unknown mutations {sorted(bad)}; use uniform, node, shrink, insert")
+        if self.workers < 1:
+            raise ConfigError("workers must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SearchConfig":
+        """Build from a mapping; unknown keys are an error naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown search settings {unknown}; known: {', '.join(sorted(known))}")
+        try:
+            return cls(**dict(data))
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def replace(self, **changes: Any) -> "SearchConfig":
+        """A copy with some fields changed (None values are ignored)."""
+        merged = self.to_dict()
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        return SearchConfig.from_dict(merged)
+
+    def search_identity(self) -> dict[str, Any]:
+        """The fields a resumed run must share with its checkpoint (generations may grow)."""
+        data = self.to_dict()
+        for free in ("generations", "map", "workers", "timeout_s", "gpus_per_worker"):
+            data.pop(free)
+        return data
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """A config file as a flat dict: top-level keys plus an optional [task_options] table."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    search = dict(data.pop("search", {}))
+    search.update(data)
+    return search

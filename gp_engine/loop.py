@@ -1,0 +1,233 @@
+"""The generation loop: vary, canonicalise, skip what is scored, evaluate, record, checkpoint.
+
+``Search(config, run_dir).run()`` starts or continues the run in ``run_dir``;
+``Search.resume(run_dir)`` rebuilds it from the recorded config. A resumed run ends with the
+same population, cache and registry contents as an uninterrupted run with the same seed.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from gp_engine.cache import FitnessCache
+from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
+from gp_engine.config import SearchConfig
+from gp_engine.env import hardware, library_versions
+from gp_engine.maps import EvalMap, make_map
+from gp_engine.pset import build_pset, to_node
+from gp_engine.results import hall_of_fame, pareto_front, write_results
+from gp_engine.rundir import RunDir
+from gp_engine.scoring import Candidate, Counts, Scorer, candidate
+from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
+from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
+from gp_engine.tasks import TaskSpec, build_task
+from gp_engine.variation import Individual, Variation
+from primitives.tree import to_text
+
+log = logging.getLogger(__name__)
+COUNTERS = ("evaluated", "skipped_cache", "skipped_registry", "failed", "invalid")
+
+
+def _device(task: Any, settings: dict[str, Any]) -> str | None:
+    """The device a task scores on, as recorded with its evaluations."""
+    device = getattr(task, "device", None) or settings.get("device")
+    return str(device) if device else None
+
+
+class Search:
+    """One search run bound to a run directory, a registry, a task and an evaluation map."""
+
+    def __init__(self, config: SearchConfig, run_dir: str | Path, *, registry: Any = None,
+                 task: Any = None, eval_map: EvalMap | None = None, name: str | None = None) -> None:
+        from registry import Registry, settings_key
+
+        self.config, self.dir = config, RunDir(Path(run_dir))
+        self.spec = TaskSpec(config.task, config.task_options)
+        self.task = task if task is not None else build_task(self.spec)
+        self._own_registry = not isinstance(registry, Registry)
+        self.registry = registry if isinstance(registry, Registry) else Registry.open(registry)
+        self.settings = dict(self.task.settings())
+        self.settings_key = settings_key(self.settings)
+        self.dedup = resolve_dedup(config.dedup, self.settings)
+        self.mp = build_pset(self.task.operands, config.operators, config.pow_exponents, config.constants)
+        self.variation = Variation(self.mp, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
+                                   elite=config.elite, init_min_height=config.init_min_height,
+                                   init_max_height=config.init_max_height, max_height=config.max_height,
+                                   max_size=config.max_size, mutations=config.mutations, direction=self.task.direction)
+        self.cache = FitnessCache()
+        self.population: list[Individual] = []
+        self.generation = -1
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.history: list[dict[str, Any]] = []
+        self.versions = library_versions()
+        self._rng: tuple | None = None
+        self._map = eval_map
+        self.name = name or self.dir.path.name
+        self.run_id = self._open_run_dir()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, *, registry: Any = None, generations: int | None = None,
+               **kwargs: Any) -> "Search":
+        """The search recorded in ``run_dir`` (its config and registry unless given)."""
+        record = RunDir(Path(run_dir)).read_config()
+        config = SearchConfig.from_dict(record["search"])
+        if generations is not None:
+            config = config.replace(generations=generations)
+        if registry is None:
+            registry = record.get("registry_url")
+            if registry and "***" in registry:
+                raise CheckpointError("the run's registry URL has a password: pass registry= explicitly")
+        return cls(config, run_dir, registry=registry, name=record.get("name"), **kwargs)
+
+    def _open_run_dir(self) -> str:
+        """Check an existing run's identity, or record a new run; return the run id."""
+        return self.dir.open(self.config, {
+            "name": self.name, "task": self.spec.to_dict(), "settings": self.settings,
+            "settings_key": self.settings_key, "dedup": self.dedup, "pset": self.mp.describe(),
+            "registry_url": self.registry.url, "versions": self.versions, "hardware": hardware()})
+
+    def close(self) -> None:
+        """Close the registry if this search opened it."""
+        if self._own_registry:
+            self.registry.close()
+
+    def __enter__(self) -> "Search":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _rng_scope(self) -> Iterator[None]:
+        """Give DEAP (module-level random) this run's own stream, then put the caller's back."""
+        outer = random.getstate()
+        random.setstate(self._rng)  # type: ignore[arg-type]
+        try:
+            yield
+        finally:
+            self._rng = random.getstate()
+            random.setstate(outer)
+
+    def run(self, on_generation: Callable[[dict[str, Any]], None] | None = None) -> SearchResult:
+        """Run (or continue) until ``config.generations``; write results; return them."""
+        cfg = self.config
+        self.registry.start_run(self.run_id, name=self.name, task=cfg.task, config=cfg.to_dict(),
+                                seed=cfg.seed, versions=self.versions)
+        own_map = self._map is None
+        if own_map:
+            extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
+            self._map = make_map(cfg.map, self.task, self.spec, cfg.workers, cfg.timeout_s, **extra)
+        self.scorer = Scorer(registry=self.registry, run_id=self.run_id, settings=self.settings,
+                             settings_key=self.settings_key, dedup=self.dedup, direction=self.task.direction,
+                             eval_map=self._map, cache=self.cache, versions=self.versions,  # type: ignore[arg-type]
+                             device=_device(self.task, self.settings))
+        status = "failed"
+        try:
+            checkpoint = self.dir.read_checkpoint()
+            if checkpoint is not None and self.generation < 0:
+                self._restore(checkpoint)
+            if self.generation < 0:
+                self._first_generation(on_generation)
+            while self.generation < cfg.generations:
+                self._next_generation(on_generation)
+            status = "finished"
+        finally:
+            if own_map and self._map is not None:
+                self._map.close()
+                self._map = None
+            self.registry.finish_run(self.run_id, status)
+        return self._write_results()
+
+    def _first_generation(self, on_generation: Callable | None) -> None:
+        """Generation 0: seeds, then ramped half-and-half trees (numpy/torch seeded too)."""
+        self._rng = random.Random(self.config.seed).getstate()
+        np.random.seed(self.config.seed % 2**32)
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(self.config.seed)
+        seeds = builtin_seeds(self.mp) if self.config.seed_builtins else []
+        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry)
+        with self._rng_scope():
+            inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup)
+        self._finish(0, inds, cands, on_generation)
+
+    def _next_generation(self, on_generation: Callable | None) -> None:
+        """Offspring by variation, canonicalised and scored."""
+        with self._rng_scope():
+            children = self.variation.offspring(self.population)
+        inds, cands = [], []
+        for child in children:
+            node = to_node(child.ind, self.mp)
+            found = (self.population[i].metric for i in child.parents)
+            parents = tuple({m.hash: m for m in found if m is not None}.values())
+            if child.ind.key is not None:  # an unchanged copy or elite: same metric
+                c = Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
+            else:
+                c = candidate(to_text(node), node, self.dedup, parents, child.label)
+            inds.append(child.ind)
+            cands.append(c)
+        self._finish(self.generation + 1, inds, cands, on_generation)
+
+    def _finish(self, generation: int, inds: list[Individual], cands: list[Candidate],
+                on_generation: Callable | None) -> None:
+        """Score, set fitness, checkpoint, report."""
+        start = time.perf_counter()
+        counts: Counts = self.scorer.score(cands, generation)
+        selection_worst = float("-inf") if self.task.direction == "max" else float("inf")
+        for ind, c in zip(inds, cands):
+            entry = self.cache[c.key]
+            ind.key, ind.metric = c.key, c.metric
+            ind.fitness.values = (entry.value if entry.ok else selection_worst,)
+        self.population = inds
+        self.generation = generation
+        for name in COUNTERS:
+            self.counters[name] += getattr(counts, name)
+        stats = generation_stats(generation, self.population, self.cache, counts,
+                                 time.perf_counter() - start, self.task.direction)
+        self.history.append(stats)
+        self._checkpoint()
+        log.info("gen %d/%d best %.6g %s | evaluated %d (%.3g s each), skipped %d (cache %d, registry %d), "
+                 "failed %d, invalid %d", generation, self.config.generations, stats["best"],
+                 stats["best_canonical"], counts.evaluated, stats["s_per_eval"],
+                 counts.skipped_cache + counts.skipped_registry, counts.skipped_cache,
+                 counts.skipped_registry, counts.failed, counts.invalid)
+        if on_generation is not None:
+            on_generation(stats)
+
+    def _checkpoint(self) -> None:
+        """Write the whole state atomically (JSON only)."""
+        self.dir.write_checkpoint({
+            "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
+            "generation": self.generation, "counters": self.counters, "history": self.history,
+            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key} for ind in self.population],
+            "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        """Continue from a checkpoint of this run."""
+        if data.get("run_id") != self.run_id or data.get("settings_key") != self.settings_key:
+            raise CheckpointError(f"{self.dir.checkpoint} belongs to another run or settings")
+        self.cache = FitnessCache.from_json(data.get("cache"))
+        self.scorer.cache = self.cache
+        self._rng = set_rng_states(data.get("rng", {}), set_python=False)
+        self.population = restore_population(data.get("population"), self.mp, self.cache,
+                                                           self.dedup, self.task.direction)
+        self.generation = int(data["generation"])
+        self.counters = {k: int(data.get("counters", {}).get(k, 0)) for k in COUNTERS}
+        self.history = list(data.get("history", []))
+        log.info("resumed %s at generation %d", self.dir.path, self.generation)
+
+    def _write_results(self) -> SearchResult:
+        """Hall of fame, Pareto front, summary."""
+        entries, direction = list(self.cache), self.task.direction
+        summary = {"run_id": self.run_id, "name": self.name, "generation": self.generation,
+                   "settings_key": self.settings_key, "counters": self.counters, "registry": self.registry.url}
+        paths = write_results(self.dir.results, entries, direction, self.config.hall_of_fame, summary)
+        return SearchResult(self.run_id, self.dir.path, self.generation, self.counters,
+                            hall_of_fame(entries, direction, self.config.hall_of_fame),
+                            pareto_front(entries, direction), paths, self.settings_key, self.registry.url)

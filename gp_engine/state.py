@@ -1,0 +1,90 @@
+"""Pieces of the loop's state: the dedup mode, per-generation stats, population restore, results."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from gp_engine.cache import CacheEntry, FitnessCache
+from gp_engine.checkpoint import CheckpointError, encode_float
+from gp_engine.pset import MetricPset, PsetError, from_node
+from gp_engine.scoring import Counts
+from gp_engine.variation import Individual
+from primitives.grammar import MetricSyntaxError, parse
+from primitives.metric import Metric
+
+WITHIN_LAYER = ("row", "layer")
+
+
+def resolve_dedup(mode: str, settings: Mapping[str, Any]) -> str:
+    """"auto" -> "rank" when the comparison group lies inside one layer (row, layer, N:M), else "hash"."""
+    if mode != "auto":
+        return mode
+    group = str(settings.get("granularity", settings.get("group", ""))).strip().lower()
+    within = group in WITHIN_LAYER or (":" in group and all(p.strip().isdigit() for p in group.split(":")))
+    return "rank" if within else "hash"
+
+
+@dataclass
+class SearchResult:
+    """What a finished (or continued) run produced."""
+
+    run_id: str
+    run_dir: Path
+    generation: int
+    counters: dict[str, int]
+    hall_of_fame: list[CacheEntry]
+    pareto: list[CacheEntry]
+    paths: dict[str, Path]
+    settings_key: str
+    registry_url: str
+
+
+def generation_stats(generation: int, population: list[Individual], cache: FitnessCache, counts: Counts,
+                     wall_s: float, direction: str) -> dict[str, Any]:
+    """One JSON-ready line of progress for a generation."""
+    entries = [cache[ind.key] for ind in population if ind.key is not None]
+    ok = [e for e in entries if e.ok]
+    sign = -1.0 if direction == "max" else 1.0
+    best = min(ok, key=lambda e: (sign * e.value, e.complexity, e.hash)) if ok else None
+    return {
+        "generation": generation,
+        "best": encode_float(best.value) if best else None,
+        "best_hash": best.hash if best else None,
+        "best_canonical": best.canonical if best else None,
+        "mean": encode_float(sum(e.value for e in ok) / len(ok)) if ok else None,
+        "unique": len({ind.key for ind in population}),
+        "evaluated": counts.evaluated, "skipped_cache": counts.skipped_cache,
+        "skipped_registry": counts.skipped_registry, "failed": counts.failed, "invalid": counts.invalid,
+        "restored": counts.restored,
+        "eval_s": round(counts.eval_s, 4), "wall_s": round(wall_s, 4),
+        "s_per_eval": round(counts.eval_s / counts.evaluated, 4) if counts.evaluated else 0.0,
+    }
+
+
+def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: str,
+                       direction: str) -> list[Individual]:
+    """Individuals from checkpoint text (our grammar), with fitness from the cache; keys re-checked."""
+    if not isinstance(items, list) or not items:
+        raise CheckpointError("checkpoint has no population")
+    population: list[Individual] = []
+    worst = -math.inf if direction == "max" else math.inf
+    for item in items:
+        try:
+            text, key = str(item["text"]), str(item["key"])
+            tree = parse(text, mp.operands)
+            ind = Individual(from_node(tree, mp), direction)
+        except (KeyError, TypeError, MetricSyntaxError, PsetError) as exc:
+            raise CheckpointError(f"bad population entry in checkpoint: {exc}") from None
+        if key not in cache:
+            raise CheckpointError(f"population entry {text!r} has no cached fitness")
+        if not key.startswith("invalid:"):
+            ind.metric = Metric(tree)
+            if (ind.metric.rank_hash if dedup == "rank" else ind.metric.hash) != key:
+                raise CheckpointError(f"population entry {text!r} does not match its key {key}")
+        entry = cache[key]
+        ind.key = key
+        ind.fitness.values = (entry.value if entry.ok else worst,)
+        population.append(ind)
+    return population

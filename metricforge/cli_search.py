@@ -1,0 +1,168 @@
+"""``metricforge search`` and ``metricforge resume``: run the evolutionary search in a run folder.
+
+Config precedence: built-in defaults < ``--config FILE.toml`` < explicit flags. Rerunning the
+same command (same run name) resumes the run from its last checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+log = logging.getLogger("metricforge.search")
+
+RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
+                              help="Registry URL or SQLite path [default: ./metricforge.db].")
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``key=value`` with value read as JSON when it parses (numbers, booleans, lists), else text."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise typer.BadParameter(f"expected key=value, got {text!r}")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def resolve_config(config_file: Optional[Path], flags: dict[str, Any], task_options: list[str]):
+    """Defaults < config file < flags; task options merge the same way."""
+    from gp_engine.config import SearchConfig, load_toml
+
+    data: dict[str, Any] = load_toml(config_file) if config_file else {}
+    options = dict(data.pop("task_options", {}) or {})
+    for name in ("sparsity", "group"):
+        if flags.get(name) is not None:
+            options[name] = flags.pop(name)
+        flags.pop(name, None)
+    options.update(parse_option(t) for t in task_options)
+    data.update({k: v for k, v in flags.items() if v is not None})
+    data["task_options"] = options
+    return SearchConfig.from_dict(data)
+
+
+def default_run_name(config: Any) -> str:
+    """task-seedS-<8 hex of the search identity>: the same command finds the same run."""
+    ident = json.dumps(config.search_identity(), sort_keys=True, default=str)
+    return f"{config.task}-seed{config.seed}-{hashlib.sha256(ident.encode()).hexdigest()[:8]}"
+
+
+def _progress(total: int):
+    """A rich progress bar on a terminal; None in pipes and logs (the logger prints lines)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]gen"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.description}"),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+
+
+def _execute(search: Any) -> None:
+    """Run with a log file in the run folder and progress output, then print the results."""
+    handler = logging.FileHandler(search.dir.log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    watched = [logging.getLogger(n) for n in ("gp_engine", "evaluators", "metricforge")]
+    for lg in watched:
+        lg.addHandler(handler)
+    progress = _progress(search.config.generations + 1)
+    try:
+        if progress is None:
+            result = search.run()
+        else:
+            with progress:
+                bar = progress.add_task("", total=search.config.generations + 1,
+                                        completed=max(search.generation + 1, 0))
+
+                def update(stats: dict[str, Any]) -> None:
+                    progress.update(bar, completed=stats["generation"] + 1,
+                                    description=f"best {stats['best']} {stats['best_canonical']}")
+
+                result = search.run(on_generation=update)
+    finally:
+        for lg in watched:
+            lg.removeHandler(handler)
+        handler.close()
+    _print_result(result)
+
+
+def _print_result(result: Any) -> None:
+    """The best formulas and where everything was stored."""
+    from metricforge.output import print_table
+
+    print_table("best metrics", ["#", "fitness", "complexity", "hash", "canonical"],
+                [(i, e.value, e.complexity, e.hash, e.canonical) for i, e in enumerate(result.hall_of_fame[:5], 1)])
+    print_table("Pareto front (fitness vs complexity)", ["complexity", "fitness", "hash", "canonical"],
+                [(e.complexity, e.value, e.hash, e.canonical) for e in result.pareto])
+    c = result.counters
+    print(f"run {result.run_id} at generation {result.generation}: {c['evaluated']} evaluated, "
+          f"{c['skipped_cache'] + c['skipped_registry']} skipped, {c['failed']} failed")
+    print(f"results: {result.paths['pareto.md'].parent}  registry: {result.registry_url} "
+          f"(settings key {result.settings_key})")
+
+
+def search(
+    task: Optional[str] = typer.Option(None, help="Task: mlp-prune (fast, digits MLP) or llm-prune."),
+    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML config file."),
+    population: Optional[int] = typer.Option(None, help="Population size."),
+    generations: Optional[int] = typer.Option(None, help="Generations after the initial one."),
+    seed: Optional[int] = typer.Option(None, help="Random seed of the search."),
+    sparsity: Optional[float] = typer.Option(None, help="Task sparsity (task option 'sparsity')."),
+    group: Optional[str] = typer.Option(None, help="Comparison group: row, layer, global, N:M."),
+    map_: Optional[str] = typer.Option(None, "--map", help="inprocess, pool or ray."),
+    workers: Optional[int] = typer.Option(None, help="Workers for pool/ray."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Per-candidate timeout in seconds (pool/ray)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run name [default: from task, seed and config]."),
+    registry: Optional[str] = RegistryOption,
+    seed_builtins: Optional[bool] = typer.Option(None, "--seed-builtins/--no-seed-builtins",
+                                                 help="Seed the population with the published metrics."),
+    seed_metric: Optional[List[str]] = typer.Option(None, "--seed-metric",
+                                                    help="Registry name/hash or formula to seed (repeatable)."),
+    dedup: Optional[str] = typer.Option(None, help="auto, hash or rank."),
+    task_option: Optional[List[str]] = typer.Option(None, "--task-option", "-o",
+                                                    help="key=value for the task (repeatable)."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of run directories."),
+) -> None:
+    """Search for metrics; rerunning the same command resumes the run."""
+    from gp_engine.loop import Search
+
+    flags = {"task": task, "population": population, "generations": generations, "seed": seed,
+             "map": map_, "workers": workers, "timeout_s": timeout, "seed_builtins": seed_builtins,
+             "dedup": dedup, "sparsity": sparsity, "group": group,
+             "seed_metrics": tuple(seed_metric) if seed_metric else None}
+    cfg = resolve_config(config, flags, list(task_option or []))
+    name = run or default_run_name(cfg)
+    run_dir = runs_dir / name
+    log.info("run %s in %s", name, run_dir)
+    with Search(cfg, run_dir, registry=registry, name=name) as job:
+        _execute(job)
+
+
+def resume(
+    run: str = typer.Argument(..., help="Run name (under --runs-dir) or path of a run directory."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of run directories."),
+    registry: Optional[str] = typer.Option(None, "--registry", "-r", help="Registry [default: the run's own]."),
+    generations: Optional[int] = typer.Option(None, help="Extend the run to this many generations."),
+) -> None:
+    """Continue a run from its last checkpoint."""
+    from gp_engine.loop import Search
+
+    path = Path(run) if Path(run).is_dir() else runs_dir / run
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"no run directory {path} (looked for {path / 'config.json'})")
+    with Search.resume(path, registry=registry, generations=generations) as job:
+        _execute(job)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``search`` and ``resume`` to the metricforge app."""
+    app.command("search")(search)
+    app.command("resume")(resume)
