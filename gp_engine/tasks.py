@@ -9,6 +9,7 @@ from typing import Any, Mapping
 TASKS: dict[str, str] = {
     "llm-prune": "evaluators.llm.task:LLMPruneTask",
     "mlp-prune": "evaluators.digits.task:MLPPruneTask",
+    "cnn-prune": "evaluators.cnn.task:CNNPruneTask",
 }
 
 

@@ -1,0 +1,1 @@
+"""The sparsity-granularity study (Mao et al. 2017): quality and storage per granularity and sparsity."""
