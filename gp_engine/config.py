@@ -32,6 +32,7 @@ class SearchConfig:
     cxpb: float = 0.6
     mutpb: float = 0.4
     tournament: int = 3
+    novelty_retries: int = 4  # extra mutations for a child that repeats a scored metric
     elite: int = 2
     init_min_height: int = 1
     init_max_height: int = 4

@@ -159,20 +159,32 @@ class Search:
 
     def _next_generation(self, on_generation: Callable | None) -> None:
         """Offspring by variation, canonicalised and scored."""
+        inds, cands, fresh = [], [], set()
         with self._rng_scope():
-            children = self.variation.offspring(self.population)
-        inds, cands = [], []
-        for child in children:
-            node = to_node(child.ind, self.mp)
-            found = (self.population[i].metric for i in child.parents)
-            parents = tuple({m.hash: m for m in found if m is not None}.values())
-            if child.ind.key is not None:  # an unchanged copy or elite: same metric
-                c = Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
-            else:
-                c = candidate(to_text(node), node, self.dedup, parents, child.label)
-            inds.append(child.ind)
-            cands.append(c)
+            for child in self.variation.offspring(self.population):
+                c = self._candidate(child)
+                retries = 0
+                # A varied child that repeats a scored metric is mutated again: no evaluation is
+                # spent on it, and the population keeps exploring instead of collapsing.
+                while (child.ind.key is None and (c.key in self.cache or c.key in fresh)
+                       and retries < self.config.novelty_retries):
+                    retries += 1
+                    if self.variation.mutate(child):
+                        c = self._candidate(child)
+                if child.ind.key is None:
+                    fresh.add(c.key)
+                inds.append(child.ind)
+                cands.append(c)
         self._finish(self.generation + 1, inds, cands, on_generation)
+
+    def _candidate(self, child: Any) -> Candidate:
+        """The canonical candidate of a child, with its parents' metrics for lineage."""
+        node = to_node(child.ind, self.mp)
+        found = (self.population[i].metric for i in child.parents)
+        parents = tuple({m.hash: m for m in found if m is not None}.values())
+        if child.ind.key is not None:  # an unchanged copy or elite: same metric
+            return Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
+        return candidate(to_text(node), node, self.dedup, parents, child.label)
 
     def _finish(self, generation: int, inds: list[Individual], cands: list[Candidate],
                 on_generation: Callable | None) -> None:

@@ -79,7 +79,8 @@ class Scorer:
             return False
         mine = row.run_id == self.run_id
         value = row.score if row.ok and row.score is not None else worst(self.direction)
-        entry = self._entry(c, value, row.ok, row.reason, row.wall_s, "evaluated" if mine else "registry", generation)
+        source = ("constant" if c.metric is not None and not c.metric.operands else "evaluated") if mine else "registry"
+        entry = self._entry(c, value, row.ok, row.reason, row.wall_s, source, generation)
         self.cache.add(entry)
         if mine:
             counts.evaluated += 1

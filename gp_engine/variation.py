@@ -124,13 +124,24 @@ class Variation:
                         child.ind, child.parents, child.operator = tree, parents, "crossover"
         for child in varied:
             if random.random() < self.mutpb:
-                name, mutate = random.choice(self.mutations)
-                (tree,) = mutate(child.ind.clone())
-                if self.fits(tree):
-                    child.ind = tree
-                    child.extra.append(f"mut_{name}")
+                self.mutate(child)
         for child in varied:
             if child.label != "copy":
-                del child.ind.fitness.values
-                child.ind.key = child.ind.metric = None
+                self._forget(child)
         return children + varied
+
+    def mutate(self, child: Child) -> bool:
+        """Apply one random mutation in place (kept only within the limits); True if it changed."""
+        name, mutate = random.choice(self.mutations)
+        (tree,) = mutate(child.ind.clone())
+        if not self.fits(tree):
+            return False
+        child.ind = tree
+        child.extra.append(f"mut_{name}")
+        return True
+
+    @staticmethod
+    def _forget(child: Child) -> None:
+        """A changed tree has no fitness or identity yet."""
+        del child.ind.fitness.values
+        child.ind.key = child.ind.metric = None
