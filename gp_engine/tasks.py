@@ -10,6 +10,7 @@ TASKS: dict[str, str] = {
     "llm-prune": "evaluators.llm.task:LLMPruneTask",
     "mlp-prune": "evaluators.digits.task:MLPPruneTask",
     "cnn-prune": "evaluators.cnn.task:CNNPruneTask",
+    "recsys-prune": "evaluators.recsys.task:RecsysPruneTask",
 }
 
 

@@ -1,0 +1,146 @@
+"""RecsysPruneTask: AUC of a CTR model (DeepFM or DLRM on MovieLens-100k) after pruning it with a metric.
+
+``score(metric)`` prunes every MLP Linear weight (and, with ``prune_embeddings``, every embedding
+table) at ``sparsity`` in ``group``, optionally fine-tunes ``finetune_steps`` Adam steps with the
+mask re-applied after each, and returns the AUC on ``eval_split`` (higher is better). The dense
+weights are restored exactly afterwards, whatever happened.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+import torch
+
+from evaluators.base import Fitness, Task
+from evaluators.recsys.config import RecsysTaskConfig
+from evaluators.recsys.operands import EMBEDDING_OPERANDS, MLP_OPERANDS
+
+log = logging.getLogger(__name__)
+
+
+class _Prepared:
+    """Data, the dense model, its exact copy, and the operands of its prunable layers."""
+
+    def __init__(self, cfg: RecsysTaskConfig) -> None:
+        from evaluators.recsys.cache import snapshot
+        from evaluators.recsys.dense import load_or_fit_dense
+        from evaluators.recsys.operands import compute_operands
+
+        self.data, self.model, self.meta = load_or_fit_dense(
+            cfg.data_config(), cfg.model_config(), cfg.train_config(), cache_dir=cfg.cache_dir)
+        self.dense = snapshot(self.model)
+        self.all_operands = compute_operands(self.model, self.data.calib)
+
+    def restore(self) -> None:
+        """Put the dense weights back, bit for bit."""
+        self.model.load_state_dict(self.dense, strict=True)
+
+
+class RecsysPruneTask(Task):
+    """Prune a CTR model's MLP (optionally embeddings) with a metric; fitness = AUC (higher is better)."""
+
+    name = "recsys-prune"
+    direction = "max"
+
+    def __init__(self, config: RecsysTaskConfig | None = None, **overrides: Any) -> None:
+        """A task for config (default RecsysTaskConfig()) with keyword overrides of its fields."""
+        self.config = dataclasses.replace(config or RecsysTaskConfig(), **overrides)
+        self._state: _Prepared | None = None
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "RecsysPruneTask":
+        """Build from plain options (gp_engine's TaskSpec); unknown keys raise ValueError."""
+        fields = {f.name for f in dataclasses.fields(RecsysTaskConfig)}
+        unknown = set(options) - fields
+        if unknown:
+            raise ValueError(f"unknown recsys-prune option(s): {', '.join(sorted(unknown))}")
+        return cls(**options)
+
+    @property
+    def operands(self) -> tuple[str, ...]:  # type: ignore[override]
+        """W, G, X, Xs, Y, Hd for MLP layers; only W and G when embedding tables are pruned too."""
+        return EMBEDDING_OPERANDS if self.config.prune_embeddings else MLP_OPERANDS
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting that changes the score."""
+        out = {k: v for k, v in self.config.to_dict().items() if k != "cache_dir"}
+        return {"task": self.name, **out}
+
+    def prepare(self) -> None:
+        """Load or train the dense model, compute operands; idempotent."""
+        if self._state is None:
+            self._state = _Prepared(self.config)
+
+    @property
+    def state(self) -> _Prepared:
+        """The prepared state (prepares on first use)."""
+        self.prepare()
+        assert self._state is not None
+        return self._state
+
+    def variant(self, **changes: Any) -> "RecsysPruneTask":
+        """A task with another sparsity, group or fine-tune budget sharing this one's dense model."""
+        if set(changes) - {"sparsity", "group", "finetune_steps", "eval_split"}:
+            raise ValueError("a variant may change only sparsity, group, finetune_steps and eval_split")
+        other = RecsysPruneTask(self.config, **changes)
+        other._state = self._state
+        return other
+
+    def layers(self) -> dict[str, torch.nn.Module]:
+        """The layers this task prunes, by module name."""
+        model = self.state.model
+        return {**model.mlp_layers(), **(model.embedding_tables() if self.config.prune_embeddings else {})}
+
+    def dense_metrics(self) -> dict[str, float]:
+        """AUC and log-loss of the unpruned model on the evaluation split."""
+        return dict(self.state.meta[self.config.eval_split])
+
+    def score(self, metric: Any) -> Fitness:
+        """Prune with the metric, (fine-tune,) evaluate AUC, restore; failures give a worst Fitness with a reason."""
+        start = time.perf_counter()
+        try:
+            return self._score(metric, start)
+        except Exception as exc:  # any candidate error is a failed fitness, never a crash
+            log.debug("metric %s failed", getattr(metric, "text", metric), exc_info=True)
+            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        finally:
+            if self._state is not None:
+                self._state.restore()
+
+    def _score(self, metric: Any, start: float) -> Fitness:
+        """The body of score (exceptions are handled there)."""
+        from evaluators.prune_method import resolve_metric
+        from evaluators.recsys.pruning import (MaskEnforcer, ScoreError, apply_masks, masks_from_scores,
+                                               metric_scores, sparsity_of)
+        from evaluators.recsys.train import evaluate, train
+        from primitives.compile import compile_metric
+
+        cfg, state = self.config, self.state
+        metric = resolve_metric(metric)
+        missing = [op for op in metric.operands if op not in self.operands]
+        if missing:
+            return Fitness.failed(self.direction, f"operand(s) {', '.join(missing)} not provided by {self.name} "
+                                  f"(available: {', '.join(self.operands)})", time.perf_counter() - start)
+        layers = self.layers()
+        fn = compile_metric(metric)
+        try:
+            with torch.no_grad():
+                scores = metric_scores(fn, {n: state.all_operands[n] for n in layers}, cfg.group)
+        except ScoreError as exc:
+            return Fitness.failed(self.direction, str(exc), time.perf_counter() - start)
+        masks = masks_from_scores(scores, cfg.sparsity, cfg.group)
+        apply_masks(layers, masks)
+        details: dict[str, Any] = {"dense_auc": self.dense_metrics()["auc"]}
+        if cfg.finetune_steps:
+            details["before_finetune"] = evaluate(state.model, state.data.split(cfg.eval_split))
+            train(state.model, state.data.train, cfg.train_config(), after_step=MaskEnforcer(layers, masks),
+                  max_steps=cfg.finetune_steps)
+        result = evaluate(state.model, state.data.split(cfg.eval_split))
+        details.update(result, sparsity=sparsity_of(layers))
+        wall = time.perf_counter() - start
+        if result["auc"] != result["auc"]:
+            return Fitness.failed(self.direction, "non-finite predictions after pruning", wall, **details)
+        return Fitness(result["auc"], True, None, wall, details)
