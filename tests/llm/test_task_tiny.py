@@ -1,0 +1,98 @@
+"""LLMPruneTask end to end on a tiny random Llama with a character tokenizer and the real corpora (fast)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from evaluators.base import Fitness, worst
+from evaluators.llm.config import LLMTaskConfig
+from evaluators.llm.corpora import PYTHON_DOCS
+from evaluators.llm.task import LLMPruneTask
+from primitives.builtins import builtin
+from primitives.metric import Metric
+
+from .tiny import tiny_model_folder
+
+pytestmark = pytest.mark.skipif(not PYTHON_DOCS.is_dir(), reason="python3.11-doc not installed")
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    model = tiny_model_folder(root / "model")
+    t = LLMPruneTask(model=model, calib_source="fortunes:wisdom", calib_windows=3, calib_length=32,
+                     eval_tokens=256, eval_length=32, dtype="float32", device="cpu", cache_dir=str(root / "cache"))
+    t.prepare()
+    return t
+
+
+def intact(task) -> bool:
+    return all(torch.equal(layer.module.weight, task.state.dense[layer.name]) for layer in task.state.layers)
+
+
+def test_worst_and_fitness():
+    assert worst("min") == math.inf and worst("max") == 0.0
+    fit = Fitness.failed("min", "why", 1.0, metric="x")
+    assert not fit.ok and fit.value == math.inf and fit.details == {"metric": "x"}
+    with pytest.raises(ValueError):
+        worst("sideways")
+
+
+def test_config_validation():
+    assert LLMTaskConfig(group="2:4", sparsity=0.7).sparsity == 0.5  # N:M fixes the sparsity
+    assert LLMTaskConfig(group=" ROW ").group == "row"
+    for bad in ({"group": "diagonal"}, {"sparsity": 1.0}, {"mode": "lazy"}, {"mode": "sequential", "group": "global"}):
+        with pytest.raises(ValueError):
+            LLMTaskConfig(**bad)
+
+
+def test_prepare_then_cache_hit(task):
+    assert not task.state.cache_hit and task.state.cache_path.is_file()
+    again = LLMPruneTask(task.config)
+    again.prepare()
+    assert again.state.cache_hit
+    assert task.state.calib.shape == (3, 32) and task.state.eval.shape == (8, 32)
+
+
+@pytest.mark.parametrize("group", ["row", "layer", "global", "2:4"])
+@pytest.mark.parametrize("mode", ["oneshot", "sequential"])
+def test_builtins_score_and_restore(task, group, mode):
+    if mode == "sequential" and group == "global":
+        pytest.skip("global needs oneshot")
+    variant = task.variant(group=group, mode=mode)
+    for name in ("magnitude", "wanda", "gblm", "sparsegpt", "pruner_zero", "ria"):
+        fit = variant.score(builtin(name))
+        assert fit.ok, (name, fit.reason)
+        assert fit.details["sparsity"] == pytest.approx(0.5, abs=1e-3) and fit.value > 0
+        assert intact(task)
+
+
+def test_failures_keep_weights(task, monkeypatch):
+    fit = task.score(Metric.parse("sub(W, W)"))
+    assert not fit.ok and "constant" in fit.reason and intact(task)
+    import primitives.compile
+
+    def exploding(metric):
+        def fn(ops):
+            raise RuntimeError("boom")
+        return fn
+
+    monkeypatch.setattr(primitives.compile, "compile_metric", exploding)
+    fit = task.score(builtin("wanda"))
+    assert not fit.ok and "boom" in fit.reason and fit.value == math.inf and intact(task)
+
+
+def test_sparsegpt_reference_and_dense(task):
+    dense = task.dense_perplexity()
+    for group in ("layer", "2:4"):
+        fit = task.variant(group=group).sparsegpt_perplexity()
+        assert fit.ok and fit.details["sparsity"] >= 0.5 and intact(task)
+    assert task.dense_perplexity() == dense
+
+
+def test_settings(task):
+    s = task.settings()
+    assert s["dtype"] == "float32" and s["device"] == "cpu" and s["calib_source"] == "fortunes:wisdom"
+    assert task.variant(group="2:4").settings()["sparsity"] == 0.5
