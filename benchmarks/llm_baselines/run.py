@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -34,6 +35,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--dtype", default="auto")
     p.add_argument("--out", type=Path, default=HERE)
     p.add_argument("--skip-sparsegpt", action="store_true", help="skip the weight-updating SparseGPT runs")
+    p.add_argument("--cost-only", type=int, default=0, metavar="N",
+                   help="only time N Wanda and magnitude candidates against interleaved evaluations -> cost.json")
     return p.parse_args()
 
 
@@ -42,7 +45,7 @@ def environment() -> dict:
     import torch
     import transformers
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+    return {"load_average": os.getloadavg(), "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
@@ -74,6 +77,27 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def cost_only(task, repeats: int, out: Path) -> None:
+    """Time candidates and evaluation-alone passes interleaved; write cost.json."""
+    from primitives.builtins import builtin
+
+    evals, cands = [], {"wanda": [], "magnitude": []}
+    for _ in range(repeats):
+        for name, walls in cands.items():
+            t = time.perf_counter()
+            task.dense_perplexity()
+            evals.append(time.perf_counter() - t)
+            fit = task.score(builtin(name))
+            walls.append({"wall_s": fit.wall_s, "prune_s": fit.details["prune_s"], "eval_s": fit.details["eval_s"]})
+    alone = statistics.median(evals)
+    result = {"settings": task.settings(), "environment": environment(), "eval_alone_runs_s": evals,
+              "candidates": cands, "eval_alone_median_s": alone,
+              "ratio_median": {n: statistics.median(w["wall_s"] for w in ws) / alone for n, ws in cands.items()},
+              "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (out / "cost.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps({k: result[k] for k in ("eval_alone_median_s", "ratio_median")}, indent=1))
+
+
 def main() -> None:
     """Run every baseline and write results.json and results.md."""
     from evaluators.llm.task import LLMPruneTask
@@ -85,6 +109,9 @@ def main() -> None:
     start = time.perf_counter()
     task.prepare()
     prepare = {"seconds": time.perf_counter() - start, "cache_hit": task.state.cache_hit}
+    if args.cost_only:
+        cost_only(task, args.cost_only, args.out)
+        return
     eval_runs, rows = [], []
 
     def timed_dense() -> float:
