@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,11 @@ def cache_dir() -> Path:
 
 def load_or_train(cfg: CNNConfig, data: ImageData) -> DigitsCNN:
     """The trained CNN from the disk cache (weights_only load) or trained now and cached atomically."""
-    path = cache_dir() / f"cnn-{cfg.key()}.pt"
+    path = cache_dir() / f"cnn-{cfg.key()}.safetensors"
     model = build_cnn(cfg)
     if path.exists():
         try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            model.load_state_dict(load_file(str(path)))
             return model.eval()
         except Exception as exc:  # a corrupt or foreign file: retrain and overwrite
             log.warning("ignoring unreadable model cache %s: %s", path, exc)
@@ -137,7 +138,7 @@ def load_or_train(cfg: CNNConfig, data: ImageData) -> DigitsCNN:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(model.state_dict(), tmp)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,11 @@ def cache_dir() -> Path:
 
 def load_or_train(cfg: DigitsConfig, data: DigitsData) -> nn.Sequential:
     """The trained model from the disk cache (tensors only, weights_only load) or trained now."""
-    path = cache_dir() / f"mlp-{cfg.key()}.pt"
+    path = cache_dir() / f"mlp-{cfg.key()}.safetensors"
     model = build_mlp(cfg)
     if path.exists():
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = load_file(str(path))
             model.load_state_dict(state)
             model.eval()
             return model
@@ -130,7 +131,7 @@ def load_or_train(cfg: DigitsConfig, data: DigitsData) -> nn.Sequential:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(model.state_dict(), tmp)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
