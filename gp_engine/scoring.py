@@ -122,6 +122,9 @@ class Scorer:
 
         def on_result(i: int, fit: Any) -> None:
             self._record(todo[i], fit.value, fit.ok, fit.reason, fit.wall_s, "evaluated", generation, counts)
+            log.info("gen %d eval %d/%d %s %s (%.3g s) %s", generation, counts.evaluated - counts.restored,
+                     len(todo), f"{fit.value:.6g}" if fit.ok else "failed", todo[i].metric.canonical,
+                     fit.wall_s or 0.0, "" if fit.ok else fit.reason)
 
         if todo:
             self.map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]

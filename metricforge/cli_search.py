@@ -38,6 +38,12 @@ def resolve_config(config_file: Optional[Path], flags: dict[str, Any], task_opti
 
     data: dict[str, Any] = load_toml(config_file) if config_file else {}
     options = dict(data.pop("task_options", {}) or {})
+    granularity = flags.pop("granularity", None)
+    if granularity is not None:
+        if flags.get("group") is not None and flags["group"] != granularity:
+            raise typer.BadParameter(f"--group {flags['group']!r} and --granularity {granularity!r} disagree; "
+                                     "give one of them")
+        flags["group"] = granularity
     for name in ("sparsity", "group"):
         if flags.get(name) is not None:
             options[name] = flags.pop(name)
@@ -110,13 +116,16 @@ def _print_result(result: Any) -> None:
 
 
 def search(
-    task: Optional[str] = typer.Option(None, help="Task: mlp-prune (fast, digits MLP) or llm-prune."),
+    task: Optional[str] = typer.Option(None, help="Task: llm-prune, mlp-prune (fast digits MLP), cnn-prune or recsys-prune."),
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML config file."),
     population: Optional[int] = typer.Option(None, help="Population size."),
     generations: Optional[int] = typer.Option(None, help="Generations after the initial one."),
     seed: Optional[int] = typer.Option(None, help="Random seed of the search."),
     sparsity: Optional[float] = typer.Option(None, help="Task sparsity (task option 'sparsity')."),
     group: Optional[str] = typer.Option(None, help="Comparison group: row, layer, global, N:M."),
+    granularity: Optional[str] = typer.Option(
+        None, help="What is pruned together (task option 'group'): element, vector:K, block:K, kernel, "
+                   "filter/neuron, head:D, N:M; add @row or @global to change the scope."),
     map_: Optional[str] = typer.Option(None, "--map", help="inprocess, pool or ray."),
     workers: Optional[int] = typer.Option(None, help="Workers for pool/ray."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Per-candidate timeout in seconds (pool/ray)."),
@@ -136,7 +145,7 @@ def search(
 
     flags = {"task": task, "population": population, "generations": generations, "seed": seed,
              "map": map_, "workers": workers, "timeout_s": timeout, "seed_builtins": seed_builtins,
-             "dedup": dedup, "sparsity": sparsity, "group": group,
+             "dedup": dedup, "sparsity": sparsity, "group": group, "granularity": granularity,
              "seed_metrics": tuple(seed_metric) if seed_metric else None}
     cfg = resolve_config(config, flags, list(task_option or []))
     name = run or default_run_name(cfg)

@@ -60,6 +60,12 @@ def metric_id(session: Session, metric: MetricRef) -> int:
     return upsert_metric(session, metric).id
 
 
+def _granularity(settings: Mapping[str, Any]) -> str | None:
+    """The granularity column: the task's "granularity" setting, else its comparison "group"."""
+    value = settings.get("granularity", settings.get("group"))
+    return None if value is None else str(value)
+
+
 def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, Any],
                       score: float | None, ok: bool, reason: str | None, wall_s: float | None,
                       device: str | None, run_id: str | None,
@@ -72,7 +78,7 @@ def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, A
         metric_id=metric_id, run_id=run_id, task=settings.get("task"),
         model=settings.get("model"), dataset=settings.get("dataset"),
         sparsity=None if sparsity is None else float(sparsity),
-        granularity=None if settings.get("granularity") is None else str(settings["granularity"]),
+        granularity=_granularity(settings),
         budget=budget_text(settings.get("budget")), settings_key=settings_key(settings),
         settings=canonical_json(dict(settings)), score=score, ok=bool(ok), reason=reason,
         wall_s=wall_s, device=device, versions=canonical_json(dict(versions or {})),

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from evaluators.masks import check_sparsity, parse_group
+from evaluators.granularity import Structure, parse_structure
+from evaluators.masks import check_sparsity
 
 from .model import DEFAULT_MODEL
 
@@ -25,7 +26,8 @@ class LLMTaskConfig:
     eval_select: str = "first"  # "first" windows of the text (standard protocol) or "seeded"
     seed: int = 0
     sparsity: float = 0.5
-    group: str = "row"  # "row", "layer", "global", "2:4", "4:8", ...
+    group: str = "row"  # "row", "layer", "global", "2:4", or a granularity: "vector:4", "head:64@global", ...
+    aggregate: str = "l2"  # score of a group of weights from its elements' scores: l1, l2, max, mean
     mode: str = "oneshot"  # "oneshot" (dense operands) or "sequential" (block by block)
     dtype: str = "auto"  # "auto" = bf16 where the hardware runs it natively, else float32
     device: str = "auto"
@@ -35,15 +37,17 @@ class LLMTaskConfig:
 
     def __post_init__(self) -> None:
         """Validate; an N:M group fixes the sparsity to N/M."""
-        parsed = parse_group(self.group)
-        object.__setattr__(self, "group", str(parsed))
-        if parsed.kind == "nm":
-            object.__setattr__(self, "sparsity", parsed.n / parsed.m)
-        check_sparsity(self.sparsity, parsed)
+        structure = parse_structure(self.group, self.aggregate)
+        object.__setattr__(self, "group", str(structure))
+        object.__setattr__(self, "aggregate", structure.aggregate)
+        gran = structure.granularity
+        if gran.kind == "nm":
+            object.__setattr__(self, "sparsity", gran.sparsity)
+        check_sparsity(self.sparsity, str(gran) if gran.kind == "nm" else None)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.mode == "sequential" and parsed.kind == "global":
-            raise ValueError("group 'global' needs mode 'oneshot'")
+        if self.mode == "sequential" and structure.is_global:
+            raise ValueError(f"group {self.group!r} ranks all layers at once and needs mode 'oneshot'")
         if self.eval_select not in ("first", "seeded"):
             raise ValueError(f"eval_select must be 'first' or 'seeded', got {self.eval_select!r}")
         for name in ("calib_windows", "calib_length", "eval_length", "eval_batch"):
@@ -54,6 +58,16 @@ class LLMTaskConfig:
     def eval_windows(self) -> int | None:
         """Number of evaluation windows (None: all)."""
         return None if self.eval_tokens is None else max(1, self.eval_tokens // self.eval_length)
+
+    @property
+    def structure(self) -> Structure:
+        """The parsed comparison group (granularity, scope, aggregate)."""
+        return parse_structure(self.group, self.aggregate)
+
+    @property
+    def grouped(self) -> bool:
+        """True when whole groups of weights (vectors, blocks, rows, heads) are pruned together."""
+        return self.structure.granularity.kind not in ("element", "nm")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field."""

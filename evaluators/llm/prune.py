@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from evaluators.masks import global_keep_masks, keep_mask, parse_group
+from evaluators.granularity import Structure, global_group_keep_masks, head_role, parse_structure
 
 from .blocks import run_block
 from .layers import PrunableLayer
@@ -31,22 +31,23 @@ def restore(layers: list[PrunableLayer], saved: Mapping[str, Any]) -> None:
             layer.module.weight.copy_(saved[layer.name])
 
 
-def _group_range(scores: Any, group: str) -> tuple[Any, Any]:
-    """(min, max) of every comparison group of a layer (NaN propagates into both)."""
+def _group_range(scores: Any, structure: Structure) -> tuple[Any, Any]:
+    """(min, max) of every element-level comparison group of a layer (NaN propagates into both)."""
     import torch
 
-    parsed = parse_group(group)
-    if parsed.kind == "row":
+    gran = structure.granularity
+    if gran.kind == "element" and structure.scope == "row":
         return torch.aminmax(scores, dim=1)
-    if parsed.kind == "nm" and scores.shape[1] % parsed.m == 0:
-        return torch.aminmax(scores.reshape(scores.shape[0], -1, parsed.m), dim=2)
+    if gran.kind == "nm" and scores.shape[1] % gran.b == 0:
+        return torch.aminmax(scores.reshape(scores.shape[0], -1, gran.b), dim=2)
     return torch.aminmax(scores)
 
 
-def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], group: str) -> Any:
+def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], group: str | Structure) -> Any:
     """Float32 (out x in) scores of one layer, checked finite and not constant in every group."""
     import torch
 
+    structure = parse_structure(group)
     weight = layer.weight
     scores = fn({"W": weight.float(), **ops})
     if not isinstance(scores, torch.Tensor):
@@ -55,12 +56,12 @@ def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], grou
         scores = torch.broadcast_to(scores.float(), weight.shape)
     except RuntimeError as exc:
         raise ScoreError(f"{layer.name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
-    low, high = _group_range(scores, group)
+    low, high = _group_range(scores, structure)
     if not bool(torch.isfinite(low).all() & torch.isfinite(high).all()):
         nan, inf = int(torch.isnan(scores).sum()), int(torch.isinf(scores).sum())
         raise ScoreError(f"{layer.name}: scores not finite ({nan} NaN, {inf} inf)")
-    if parse_group(group).kind != "global" and bool((low == high).all()):
-        raise ScoreError(f"{layer.name}: scores constant within every {group} group")
+    if not structure.is_global and bool((low == high).all()):
+        raise ScoreError(f"{layer.name}: scores constant within every {structure} group")
     return scores
 
 
@@ -78,29 +79,55 @@ def apply_masks(layers: list[PrunableLayer], masks: Mapping[str, Any]) -> tuple[
     return pruned, total
 
 
+def layer_mask(scores: Any, layer: PrunableLayer, sparsity: float, structure: Structure) -> Any:
+    """Keep-mask of one layer at a per-layer (or per-row) structure; heads by the layer's role."""
+    role = head_role(layer.name) if structure.granularity.kind == "head" else None
+    return structure.keep_mask(scores, sparsity, None, role)
+
+
+def global_masks(fn: ScoreFn, layers: list[PrunableLayer], operands: LayerOperands, sparsity: float,
+                 structure: Structure) -> dict[str, Any]:
+    """Keep-masks of every layer under one ranking of all layers' groups."""
+    scores = {layer.name: layer_scores(fn, layer, operands.get(layer.name, {}), structure) for layer in layers}
+    first = next(iter(scores.values()))
+    if all(bool(s.amax() == s.amin() == first.flatten()[0]) for s in scores.values()):
+        raise ScoreError("scores constant over all layers")
+    roles = {name: head_role(name) for name in scores} if structure.granularity.kind == "head" else None
+    return global_group_keep_masks(scores, sparsity, structure.granularity, aggregate=structure.aggregate,
+                                   roles=roles)
+
+
+def structure_masks(fn: ScoreFn, layers: list[PrunableLayer], operands: LayerOperands, sparsity: float,
+                    group: str | Structure) -> dict[str, Any]:
+    """Keep-masks of every layer from dense operands (all in memory: for storage accounting)."""
+    structure = parse_structure(group)
+    if structure.is_global:
+        return global_masks(fn, layers, operands, sparsity, structure)
+    return {layer.name: layer_mask(layer_scores(fn, layer, operands.get(layer.name, {}), structure), layer,
+                                   sparsity, structure) for layer in layers}
+
+
 def prune_oneshot(fn: ScoreFn, layers: list[PrunableLayer], operands: LayerOperands, sparsity: float,
-                  group: str) -> tuple[int, int]:
+                  group: str | Structure) -> tuple[int, int]:
     """Score every layer from dense operands, mask (per group or globally), zero; (pruned, total)."""
-    if parse_group(group).kind == "global":
-        scores = {layer.name: layer_scores(fn, layer, operands.get(layer.name, {}), group) for layer in layers}
-        first = next(iter(scores.values()))
-        if all(bool(s.amax() == s.amin() == first.flatten()[0]) for s in scores.values()):
-            raise ScoreError("scores constant over all layers")
-        return apply_masks(layers, global_keep_masks(scores, sparsity))
+    structure = parse_structure(group)
+    if structure.is_global:
+        return apply_masks(layers, global_masks(fn, layers, operands, sparsity, structure))
     pruned = total = 0
-    for layer in layers:
-        keep = keep_mask(layer_scores(fn, layer, operands.get(layer.name, {}), group), sparsity, group)
-        p, t = apply_masks([layer], {layer.name: keep})
+    for layer in layers:  # one layer's scores at a time: memory stays at one layer
+        scores = layer_scores(fn, layer, operands.get(layer.name, {}), structure)
+        p, t = apply_masks([layer], {layer.name: layer_mask(scores, layer, sparsity, structure)})
         pruned, total = pruned + p, total + t
     return pruned, total
 
 
 def prune_sequential(fn: ScoreFn, blocks: Any, block_layers: list[list[PrunableLayer]], dense: LayerOperands,
-                     hiddens: list[Any], kwargs_list: list[dict], sparsity: float, group: str,
+                     hiddens: list[Any], kwargs_list: list[dict], sparsity: float, group: str | Structure,
                      needs: tuple[str, ...]) -> tuple[int, int]:
     """Block by block: X/Xs/Hd/Y from the already pruned earlier blocks (G stays dense); (pruned, total)."""
-    if parse_group(group).kind == "global":
-        raise ValueError("group 'global' needs mode 'oneshot' (every layer's scores before any pruning)")
+    structure = parse_structure(group)
+    if structure.is_global:
+        raise ValueError(f"group {structure} ranks all layers at once and needs mode 'oneshot'")
     pruned = total = 0
     activation = any(op in needs for op in ("X", "Xs", "Hd", "Y"))
     for layers in block_layers:
@@ -108,8 +135,8 @@ def prune_sequential(fn: ScoreFn, blocks: Any, block_layers: list[list[PrunableL
         ops = block_operands(block, layers, hiddens, kwargs_list, "Hd" in needs) if activation else {}
         for layer in layers:
             layer_ops = {**({"G": dense[layer.name]["G"]} if "G" in needs else {}), **ops.get(layer.name, {})}
-            keep = keep_mask(layer_scores(fn, layer, layer_ops, group), sparsity, group)
-            p, t = apply_masks([layer], {layer.name: keep})
+            scores = layer_scores(fn, layer, layer_ops, structure)
+            p, t = apply_masks([layer], {layer.name: layer_mask(scores, layer, sparsity, structure)})
             pruned, total = pruned + p, total + t
         if activation:
             hiddens = run_block(block, hiddens, kwargs_list)

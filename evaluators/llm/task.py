@@ -93,7 +93,7 @@ class LLMPruneTask(Task):
         cfg = self.config
         device = pick_device(cfg.device)
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
-        skip = {"cache_dir", "eval_batch", "device", "dtype"}
+        skip = {"cache_dir", "eval_batch", "device", "dtype"} | (set() if cfg.grouped else {"aggregate"})
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -111,8 +111,8 @@ class LLMPruneTask(Task):
 
     def variant(self, **changes: Any) -> LLMPruneTask:
         """A task with other sparsity, group or mode sharing this one's prepared model and operands."""
-        if set(changes) - {"sparsity", "group", "mode"}:
-            raise ValueError("a variant may change only sparsity, group and mode; make a new task otherwise")
+        if set(changes) - {"sparsity", "group", "aggregate", "mode"}:
+            raise ValueError("a variant may change only sparsity, group, aggregate and mode; make a new task otherwise")
         other = LLMPruneTask(self.config, **changes)
         other._state = self._state
         return other
@@ -152,8 +152,12 @@ class LLMPruneTask(Task):
         """SparseGPT with its weight update (sequential) at this task's sparsity and group; weights restored."""
         from .sparsegpt import sparsegpt_prune
 
-        st, cfg = self.state, self.config
-        group = cfg.group if ":" in cfg.group else "layer"
+        cfg = self.config
+        gran = cfg.structure.granularity
+        if gran.kind not in ("element", "nm"):
+            raise ValueError(f"SparseGPT prunes single weights or N:M, not group {cfg.group!r}")
+        group = str(gran) if gran.kind == "nm" else "layer"
+        st = self.state
 
         def apply() -> tuple[int, int]:
             hiddens, kwargs_list = st.inputs()
@@ -167,10 +171,10 @@ class LLMPruneTask(Task):
 
         st, cfg = self.state, self.config
         if cfg.mode == "oneshot":
-            return prune_oneshot(fn, st.layers, st.operands, cfg.sparsity, cfg.group)
+            return prune_oneshot(fn, st.layers, st.operands, cfg.sparsity, cfg.structure)
         hiddens, kwargs_list = st.inputs()
         return prune_sequential(fn, st.blocks, st.block_layers, st.operands, hiddens, kwargs_list,
-                                cfg.sparsity, cfg.group, needs)
+                                cfg.sparsity, cfg.structure, needs)
 
     def _run(self, apply: Any, start: float, **details: Any) -> Fitness:
         """Apply a pruning, measure perplexity, always restore the dense weights."""

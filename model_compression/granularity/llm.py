@@ -1,10 +1,8 @@
 """Granularity masks on an LLM's prunable layers (through the llm-prune task's public pieces).
 
-Until ``llm-prune`` takes granularities in its ``group`` field, this applies any
-``evaluators.granularity`` structure to the task's layers: scores from the task's operands
-(``evaluators.llm.prune.layer_scores``), one mask per layer (head groups by ``head_role``: rows
-of q/k/v, columns of o, whole rows of the MLP layers), zeroed in place, perplexity measured,
-dense weights restored bit-exactly.
+The masks are the llm-prune task's own (``evaluators.llm.prune.structure_masks``: head groups
+are rows of q/k/v, columns of o, whole rows of the MLP layers); this module keeps every layer's
+mask to account its storage, measures perplexity and restores the dense weights bit-exactly.
 """
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from evaluators.granularity import Structure, global_group_keep_masks, head_role
+from evaluators.granularity import Structure, head_role
 
 from .storage import Storage, element_csr, natural_storage
 
@@ -29,14 +27,9 @@ def head_dim_of(model: Any) -> int:
 def llm_masks(fn: Any, layers: list[Any], operands: Mapping[str, Mapping[str, Any]], structure: Structure,
               sparsity: float) -> dict[str, Any]:
     """Keep-mask (out x in) of every prunable layer at a structure; ScoreError on unusable scores."""
-    from evaluators.llm.prune import layer_scores
+    from evaluators.llm.prune import structure_masks
 
-    scores = {layer.name: layer_scores(fn, layer, operands.get(layer.name, {}), "layer") for layer in layers}
-    roles = {name: head_role(name) if structure.granularity.kind == "head" else None for name in scores}
-    if structure.is_global:
-        return global_group_keep_masks(scores, sparsity, structure.granularity, aggregate=structure.aggregate,
-                                       roles=roles)
-    return {name: structure.keep_mask(s, sparsity, None, roles[name]) for name, s in scores.items()}
+    return structure_masks(fn, layers, operands, sparsity, structure)
 
 
 def layer_storage(masks: Mapping[str, Any], structure: Structure, value_bytes: int) -> tuple[list[Storage], list[Storage]]:

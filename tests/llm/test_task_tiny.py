@@ -96,3 +96,41 @@ def test_settings(task):
     s = task.settings()
     assert s["dtype"] == "float32" and s["device"] == "cpu" and s["calib_source"] == "fortunes:wisdom"
     assert task.variant(group="2:4").settings()["sparsity"] == 0.5
+
+
+@pytest.mark.parametrize("group", ["vector:4", "block:4", "filter", "head:8", "vector:4@row", "head:8@global"])
+@pytest.mark.parametrize("mode", ["oneshot", "sequential"])
+def test_granularities_prune_whole_groups(task, group, mode):
+    from evaluators.granularity import parse_structure, tile_for
+    from evaluators.granularity.structure import head_role
+    from evaluators.llm.prune import structure_masks
+    from primitives.compile import compile_metric
+
+    structure = parse_structure(group)
+    if mode == "sequential" and structure.is_global:
+        with pytest.raises(ValueError, match="oneshot"):
+            task.variant(group=group, mode=mode)
+        return
+    variant = task.variant(group=group, mode=mode)
+    fit = variant.score(builtin("wanda"))
+    assert fit.ok, fit.reason
+    assert fit.details["sparsity"] == pytest.approx(0.5, abs=0.06 if structure.is_global else 1e-9)
+    assert intact(task)
+    masks = structure_masks(compile_metric(builtin("wanda")), task.state.layers, task.state.operands, 0.5, structure)
+    for layer in task.state.layers:  # every tile of the granularity is kept or pruned as a whole
+        keep = masks[layer.name].float()
+        a, b = tile_for(structure.granularity, tuple(keep.shape), None, head_role(layer.name))
+        tiles = keep.reshape(keep.shape[0] // a, a, keep.shape[1] // b, b).sum(dim=(1, 3))
+        assert bool(((tiles == 0) | (tiles == a * b)).all()), layer.name
+
+
+def test_granularity_settings_and_errors(task):
+    assert "aggregate" not in task.settings()  # element groups: the aggregate cannot change a score
+    grouped = task.variant(group="vector:4", aggregate="max").settings()
+    assert grouped["group"] == "vector:4" and grouped["aggregate"] == "max"
+    assert LLMTaskConfig(group="Vector:4 @ Row").group == "vector:4@row"
+    for bad in ({"group": "head"}, {"group": "vector:0"}, {"group": "2:4@global"}, {"aggregate": "median"}):
+        with pytest.raises(ValueError):
+            LLMTaskConfig(**bad)
+    with pytest.raises(ValueError, match="SparseGPT"):
+        task.variant(group="filter").sparsegpt_perplexity()

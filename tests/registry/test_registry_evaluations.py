@@ -31,6 +31,13 @@ def test_record_fills_columns_and_adds_the_metric(registry, parse):
     assert registry.get_metric(m.hash).id == row.metric_id
 
 
+def test_granularity_column_falls_back_to_the_group(registry, parse):
+    settings = {k: v for k, v in SHORT.items() if k != "granularity"}
+    row = registry.record_evaluation(parse("W"), {**settings, "group": "vector:4@row"}, 1.0, True)
+    assert row.granularity == "vector:4@row"
+    assert registry.record_evaluation(parse("W"), settings, 1.0, True).granularity is None
+
+
 def test_failures_and_nan(registry, parse):
     bad = registry.record_evaluation(parse("log(W)"), SHORT, math.inf, False, reason="nan scores")
     assert not bad.ok and bad.reason == "nan scores" and bad.score == math.inf
