@@ -71,7 +71,8 @@ def notes_markdown(p: dict[str, Any]) -> str:
     llm = p.get("llm")
     if llm and "rows" in llm:
         out += ["", "## SmolLM2-135M at 50% (perplexity, lower is better)", "",
-                f"Dense perplexity {llm['rows'][0]['dense_quality']:.2f}. "
+                f"Dense perplexity {llm['rows'][0]['dense_quality']:.2f}. Metrics: "
+                + ", ".join(f"{m['name'] or 'evolved'} `{m['text']}`" for m in llm.get("metrics", [])) + ". "
                 f"Calibration 16 x 512 review tokens, evaluation {args.get('llm_eval_tokens')} tutorial tokens, bf16; "
                 "every decoder linear pruned per layer ('row' = Wanda's per-row element group, '@row' = groups compared "
                 "within each row); heads group the rows of q/k/v and the columns of o, chosen independently per "

@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fine-tune-steps", type=int, default=300)
     p.add_argument("--registry", default=None, help="registry to take the best cnn-prune metric from")
     p.add_argument("--llm", action="store_true", help="also SmolLM2-135M at 50% (perplexity)")
+    p.add_argument("--llm-metrics", default="magnitude,wanda",
+                   help="metrics of the LLM part; the registry's best llm-prune metric is added")
     p.add_argument("--llm-eval-tokens", type=int, default=4096)
     p.add_argument("--llm-granularities", default="element,row,vector:4,vector:4@row,2:4,block:4,filter,head")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
@@ -90,14 +92,19 @@ def timing_part(args: argparse.Namespace) -> dict:
             "threads": 1, "torch": torch.__version__}
 
 
-def llm_part(args: argparse.Namespace, metrics: list) -> dict:
+def llm_part(args: argparse.Namespace) -> dict:
     """SmolLM2-135M at 50% through the llm-prune task's layers (16 x 512 review windows, bf16)."""
+    metrics = [resolve_metric_ref(m, args.registry) for m in args.llm_metrics.split(",")]
+    best = best_registry_metric("llm-prune", args.registry)
+    if best is not None and best.hash not in {m.hash for m in metrics}:
+        metrics.append(best)
     cfg = StudyConfig(task="llm-prune", granularities=tuple(args.llm_granularities.split(",")), sparsities=(0.5,),
                       llm={"calib_windows": 16, "calib_length": 512, "eval_tokens": args.llm_eval_tokens,
                            "dtype": "bf16"})
     start = time.perf_counter()
-    result = run_study(cfg, metrics[:2])
+    result = run_study(cfg, metrics)
     result["wall_s"] = time.perf_counter() - start
+    result["metrics"] = [{"name": m.name, "text": m.text, "hash": m.hash} for m in metrics]
     plot(result, args.out, "llm_")
     return result
 
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     write(args.out, payload)
     if args.llm:
         try:
-            payload["llm"] = llm_part(args, metrics)
+            payload["llm"] = llm_part(args)
         except Exception as exc:  # the LLM part is optional: record why it did not run
             log.exception("LLM part failed")
             payload["llm"] = {"error": f"{type(exc).__name__}: {exc}"}

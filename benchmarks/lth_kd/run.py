@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     p.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, targets 0.5 and 0.9, no protocols")
     p.add_argument("--embeddings", action="store_true", help="prune the embedding tables too (W, G metrics only)")
-    p.add_argument("--no-protocols", action="store_true", help="skip the dense AUC under other protocols")
+    p.add_argument("--no-protocols", action="store_true", help="skip the dense AUC under other protocols (keeping those of an earlier results.json)")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the reports from rows.jsonl (and the protocols in results.json), no training")
     return p.parse_args(argv)
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only and old.exists():
         old_meta = json.loads(old.read_text())["meta"]
         protocols, command = old_meta.get("dense_protocols", []), old_meta.get("command", command)
+    elif args.no_protocols and old.exists():  # keep the protocols measured by an earlier full run
+        protocols = json.loads(old.read_text())["meta"].get("dense_protocols", [])
     elif args.quick or args.no_protocols:
         protocols = []
     else:

@@ -45,12 +45,18 @@ def _looks_like_hash(ref: str) -> bool:
 
 
 def best_registry_metric(task: str, registry: str | None = None, exclude_builtins: bool = True) -> Metric | None:
-    """The top metric of the task's most-evaluated settings group (higher is better), or None.
+    """The top metric of the task's most-evaluated settings group (in the task's direction), or None.
 
     With exclude_builtins, the published metrics are skipped, so this is the best evolved one.
     """
+    from gp_engine.tasks import UnknownTaskError, task_class
     from primitives.builtins import BUILTINS, builtin
     from registry.store import Registry
+
+    try:
+        direction = task_class(task).direction
+    except UnknownTaskError:
+        direction = "max"
 
     url = _registry_url(registry)
     if url is None:
@@ -60,7 +66,7 @@ def best_registry_metric(task: str, registry: str | None = None, exclude_builtin
         groups = sorted(reg.settings_groups(task), key=lambda g: -g.evaluations)
         if not groups:
             return None
-        for entry in reg.best(task, key=groups[0].settings_key, direction="max", limit=50):
+        for entry in reg.best(task, key=groups[0].settings_key, direction=direction, limit=50):
             if entry.metric.hash not in skip:
                 row = entry.metric
                 return Metric.parse(row.canonical, name=row.name or row.hash)

@@ -76,6 +76,20 @@ def test_metric_lookup(tmp_path, monkeypatch):
     assert best_registry_metric("recsys-prune", db) is None
 
 
+def test_best_registry_metric_follows_the_task_direction(tmp_path):
+    from registry.store import Registry
+
+    db = str(tmp_path / "reg.db")
+    low, high = resolve_metric_ref("mul(abs(W), sqrt(X))"), resolve_metric_ref("mul(sqr(W), G)")
+    with Registry.open(db) as reg:
+        for task in ("llm-prune", "recsys-prune"):
+            reg.record_evaluation(resolve_metric_ref("wanda"), {"task": task}, 0.0 if task == "llm-prune" else 1.0, True)
+            reg.record_evaluation(low, {"task": task}, 10.0 if task == "llm-prune" else 0.6, True)
+            reg.record_evaluation(high, {"task": task}, 20.0 if task == "llm-prune" else 0.7, True)
+    assert best_registry_metric("llm-prune", db).hash == low.hash  # perplexity: lower is better; built-ins skipped
+    assert best_registry_metric("recsys-prune", db).hash == high.hash  # AUC: higher is better
+
+
 def test_cli_lth(tmp_path):
     from metricforge.cli_lth import register
 
