@@ -17,6 +17,7 @@ from gp_engine.maps.base import EvalMap
 from primitives.metric import Metric, text_hash
 
 log = logging.getLogger(__name__)
+NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
 
 
 @dataclass
@@ -120,11 +121,17 @@ class Scorer:
                     todo.append(c)
         start = time.perf_counter()
 
+        last_note, done = [start], [0]
+
         def on_result(i: int, fit: Any) -> None:
             self._record(todo[i], fit.value, fit.ok, fit.reason, fit.wall_s, "evaluated", generation, counts)
-            log.info("gen %d eval %d/%d %s %s (%.3g s) %s", generation, counts.evaluated - counts.restored,
-                     len(todo), f"{fit.value:.6g}" if fit.ok else "failed", todo[i].metric.canonical,
-                     fit.wall_s or 0.0, "" if fit.ok else fit.reason)
+            now, done[0] = time.perf_counter(), done[0] + 1
+            if now - last_note[0] < NOTE_EVERY_S:  # fast tasks: one progress line per interval
+                return
+            last_note[0] = now
+            value = f"{fit.value:.6g}" if fit.ok else f"failed ({fit.reason})"
+            log.info("gen %d eval %d/%d %s %s (%.3g s)", generation, done[0], len(todo), value,
+                     todo[i].metric.canonical, fit.wall_s or 0.0)
 
         if todo:
             self.map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]

@@ -27,9 +27,34 @@ def test_parse_option_values():
 
 
 def test_example_configs_load():
-    for name in ("mlp-prune", "llm-prune"):
-        cfg = resolve_config(ROOT / "configs" / f"{name}.toml", {}, [])
-        assert cfg.task == name and cfg.task_options
+    for path in sorted((ROOT / "configs").glob("*.toml")):
+        cfg = resolve_config(path, {}, [])
+        spec = TaskSpec(cfg.task, cfg.task_options)
+        assert cfg.task_options and build_task(spec).settings()["task"] == cfg.task, path.name
+
+
+def test_granularity_flag_is_the_group_option():
+    import typer
+
+    cfg = resolve_config(None, {"task": "cnn-prune", "granularity": "kernel"}, [])
+    assert cfg.task_options == {"group": "kernel"}
+    with pytest.raises(typer.BadParameter, match="disagree"):
+        resolve_config(None, {"group": "row", "granularity": "filter"}, [])
+
+
+def test_search_at_a_granularity_records_it(tmp_path):
+    pytest.importorskip("sklearn")
+    from gp_engine.loop import Search
+    from registry.store import Registry
+
+    cfg = resolve_config(None, {"task": "cnn-prune", "granularity": "filter", "population": 4, "generations": 0,
+                                "sparsity": 0.5}, [])
+    with Search(cfg, tmp_path / "run", registry=str(tmp_path / "r.db")) as search:
+        result = search.run()
+    assert result.counters["evaluated"] >= 1
+    with Registry.open(str(tmp_path / "r.db")) as reg:
+        rows = reg.evaluations(key=result.settings_key)
+    assert rows and {r.granularity for r in rows} == {"filter"}
 
 
 def test_run_name_is_stable_and_ignores_generations():
