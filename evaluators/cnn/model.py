@@ -1,23 +1,19 @@
 """A small CNN on scikit-learn's bundled 8x8 digits (no download), trained once, seeded, cached on disk."""
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import logging
-import os
-import tempfile
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Iterator
+from dataclasses import dataclass
 
-import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-log = logging.getLogger(__name__)
-log.addHandler(logging.NullHandler())
+from evaluators.classifier import (ClassifierData, accuracy, cache_dir, config_key, one_thread, split_digits,
+                                  train_classifier)
+from evaluators.classifier import load_or_train as _load_or_train
+
+__all__ = ["CNNConfig", "DigitsCNN", "ImageData", "accuracy", "build_cnn", "load_images", "load_or_train",
+           "one_thread", "train_cnn"]
+
+ImageData = ClassifierData  # N x 1 x 8 x 8 images
 
 
 @dataclass(frozen=True)
@@ -36,19 +32,7 @@ class CNNConfig:
 
     def key(self) -> str:
         """Stable 16-hex key of the config (the disk-cache file name)."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
-
-
-@dataclass
-class ImageData:
-    """Train, calibration and test images (N x 1 x 8 x 8, scaled to [0, 1]) and labels."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_calib: torch.Tensor
-    y_calib: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+        return config_key(self)
 
 
 class DigitsCNN(nn.Module):
@@ -68,29 +52,9 @@ class DigitsCNN(nn.Module):
         return self.fc2(torch.relu(self.fc1(x.flatten(1))))
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one CPU thread, so results are bit-identical in every process."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def load_images(cfg: CNNConfig) -> ImageData:
     """The digits as images, split by a seeded permutation; calibration is the head of the train split."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.tensor(digits.images / 16.0, dtype=torch.float32).unsqueeze(1)
-    y = torch.tensor(digits.target, dtype=torch.long)
-    order = torch.tensor(np.random.RandomState(cfg.seed).permutation(len(y)))
-    n_test = int(round(cfg.test_fraction * len(y)))
-    test, train = order[:n_test], order[n_test:]
-    calib = train[: cfg.calib_samples]
-    return ImageData(x[train], y[train], x[calib], y[calib], x[test], y[test])
+    return split_digits(True, cfg.seed, cfg.test_fraction, cfg.calib_samples)
 
 
 def build_cnn(cfg: CNNConfig) -> DigitsCNN:
@@ -100,53 +64,11 @@ def build_cnn(cfg: CNNConfig) -> DigitsCNN:
 
 def train_cnn(cfg: CNNConfig, data: ImageData) -> DigitsCNN:
     """Seeded Adam training on one thread (deterministic on CPU)."""
-    gen = torch.Generator().manual_seed(cfg.seed)
-    with one_thread():
-        torch.manual_seed(cfg.seed)  # layer init draws from the global generator
-        model = build_cnn(cfg)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        n = len(data.y_train)
-        for _ in range(cfg.epochs):
-            perm = torch.randperm(n, generator=gen)
-            for start in range(0, n, cfg.batch_size):
-                idx = perm[start:start + cfg.batch_size]
-                opt.zero_grad()
-                nn.functional.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
-                opt.step()
-    model.eval()
-    return model
-
-
-def cache_dir() -> Path:
-    """$METRICFORGE_CACHE/cnn, or ~/.cache/metricforge/cnn."""
-    root = os.environ.get("METRICFORGE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "metricforge")
-    return Path(root) / "cnn"
+    return train_classifier(lambda: build_cnn(cfg), data, seed=cfg.seed, epochs=cfg.epochs, lr=cfg.lr,
+                            batch_size=cfg.batch_size)
 
 
 def load_or_train(cfg: CNNConfig, data: ImageData) -> DigitsCNN:
-    """The trained CNN from the disk cache (weights_only load) or trained now and cached atomically."""
-    path = cache_dir() / f"cnn-{cfg.key()}.safetensors"
-    model = build_cnn(cfg)
-    if path.exists():
-        try:
-            model.load_state_dict(load_file(str(path)))
-            return model.eval()
-        except Exception as exc:  # a corrupt or foreign file: retrain and overwrite
-            log.warning("ignoring unreadable model cache %s: %s", path, exc)
-    model = train_cnn(cfg, data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return model
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of correct argmax predictions."""
-    return float((model(x).argmax(dim=1) == y).float().mean())
+    """The trained CNN from the disk cache or trained now and cached."""
+    return _load_or_train(cache_dir("cnn") / f"cnn-{cfg.key()}.safetensors", lambda: build_cnn(cfg),
+                          lambda: train_cnn(cfg, data))

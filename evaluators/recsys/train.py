@@ -6,7 +6,6 @@ Everything runs on one CPU thread, so results are bit-identical across processes
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from evaluators.classifier import one_thread
 from evaluators.recsys.data import Split
 
 LossFn = Callable[[Tensor, Split], Tensor]
@@ -39,17 +39,6 @@ class TrainConfig:
     def steps_per_epoch(self, rows: int) -> int:
         """Mini-batches per epoch."""
         return math.ceil(rows / self.batch_size)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one CPU thread (bit-identical results in every process)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def bce_loss(logits: Tensor, batch: Split) -> Tensor:
