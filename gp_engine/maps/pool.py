@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,12 +28,14 @@ _TASK: Any = None
 _STARTED: Any = None
 
 
-def _init_worker(spec: TaskSpec, started: Any) -> None:
-    """Build and prepare this worker's task once."""
+def _init_worker(spec: TaskSpec, started: Any, threads: int) -> None:
+    """Build and prepare this worker's task once, on its share of the CPU cores."""
     global _TASK, _STARTED
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     _STARTED = started
     _TASK = build_task(spec)
+    if "torch" in sys.modules:  # workers x threads = cores: no oversubscription
+        sys.modules["torch"].set_num_threads(threads)
     _TASK.prepare()
 
 
@@ -62,7 +65,7 @@ class PoolMap(EvalMap):
             self._started = self._ctx.SimpleQueue()  # synchronous put: survives os._exit
             self._pool_started = False
             self._pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_init_worker,
-                                             initargs=(self.spec, self._started))
+                                             initargs=(self.spec, self._started, max(1, (os.cpu_count() or 1) // self.workers)))
         return self._pool
 
     def _kill_pool(self) -> None:
