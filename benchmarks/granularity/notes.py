@@ -46,6 +46,7 @@ def notes_markdown(p: dict[str, Any]) -> str:
     args, cnn = p["args"], p.get("cnn", {})
     out = ["# Sparsity granularity benchmark (Mao et al. 2017)", "",
            "Reproduce: `.venv/bin/python benchmarks/granularity/run.py" + (" --llm" if args.get("llm") == "True" else "")
+           + (f" --registry {args['registry']}" if args.get("registry") not in (None, "None") else "")
            + "` (" + f"{p.get('wall_s', 0):.0f} s on {p.get('host', '?')}).", "",
            "Digits CNN (conv 1->16, conv 16->32 3x3, FC 512->64->10; scikit-learn's 8x8 digits, 594 test images); "
            f"layer sets: 'conv' = both convs, 'conv-skip-first' = conv2 only (conv1 dense); per layer, exactly "
@@ -70,7 +71,7 @@ def notes_markdown(p: dict[str, Any]) -> str:
         out += ["", "## Masks give no speed-up; removing units does", "", _timing(p["timing"])]
     llm = p.get("llm")
     if llm and "rows" in llm:
-        out += ["", "## SmolLM2-135M at 50% (perplexity, lower is better)", "",
+        out += ["", f"## SmolLM2-135M at {args.get('llm_sparsities', '0.5')} (perplexity, lower is better)", "",
                 f"Dense perplexity {llm['rows'][0]['dense_quality']:.2f}. Metrics: "
                 + ", ".join(f"{m['name'] or 'evolved'} `{m['text']}`" for m in llm.get("metrics", [])) + ". "
                 f"Calibration 16 x 512 review tokens, evaluation {args.get('llm_eval_tokens')} tutorial tokens, bf16; "

@@ -1,7 +1,7 @@
 """Sparsity granularity (Mao et al. 2017) on the digits CNN, and optionally SmolLM2-135M.
 
     .venv/bin/python benchmarks/granularity/run.py                 # CNN: 3 seeds, one-shot + fine-tuned, timing
-    .venv/bin/python benchmarks/granularity/run.py --llm           # + SmolLM2-135M at 50% (minutes)
+    .venv/bin/python benchmarks/granularity/run.py --llm           # + SmolLM2-135M at 30/50/70% (minutes)
     .venv/bin/python benchmarks/granularity/run.py --quick         # smoke run
 
 Writes results.json, results.md and plots (cnn_*quality_vs_*.png, llm_*.png) next to this file.
@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--granularities", default="element,vector,kernel,filter")
     p.add_argument("--fine-tune-steps", type=int, default=300)
     p.add_argument("--registry", default=None, help="registry to take the best cnn-prune metric from")
-    p.add_argument("--llm", action="store_true", help="also SmolLM2-135M at 50% (perplexity)")
+    p.add_argument("--llm", action="store_true", help="also SmolLM2-135M (perplexity)")
+    p.add_argument("--llm-sparsities", default="0.3,0.5,0.7", help="sparsities of the LLM part (N:M once, at N/M)")
     p.add_argument("--llm-metrics", default="magnitude,wanda",
                    help="metrics of the LLM part; the registry's best llm-prune metric is added")
     p.add_argument("--llm-eval-tokens", type=int, default=4096)
@@ -93,12 +94,13 @@ def timing_part(args: argparse.Namespace) -> dict:
 
 
 def llm_part(args: argparse.Namespace) -> dict:
-    """SmolLM2-135M at 50% through the llm-prune task's layers (16 x 512 review windows, bf16)."""
+    """SmolLM2-135M through the llm-prune task's layers (16 x 512 review windows, bf16)."""
     metrics = [resolve_metric_ref(m, args.registry) for m in args.llm_metrics.split(",")]
     best = best_registry_metric("llm-prune", args.registry)
     if best is not None and best.hash not in {m.hash for m in metrics}:
         metrics.append(best)
-    cfg = StudyConfig(task="llm-prune", granularities=tuple(args.llm_granularities.split(",")), sparsities=(0.5,),
+    cfg = StudyConfig(task="llm-prune", granularities=tuple(args.llm_granularities.split(",")),
+                      sparsities=tuple(float(x) for x in args.llm_sparsities.split(",")),
                       llm={"calib_windows": 16, "calib_length": 512, "eval_tokens": args.llm_eval_tokens,
                            "dtype": "bf16"})
     start = time.perf_counter()
