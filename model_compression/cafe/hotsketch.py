@@ -1,0 +1,197 @@
+"""HotSketch of CAFE (SIGMOD 2024): a bucketed Space-Saving sketch that finds hot embedding features.
+
+B buckets x S slots of (id, score, hot row); batches use tensor ops, looping only over <= ``rounds`` steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+_P = 2**31 - 1  # Mersenne prime modulus of the seeded hash
+_INF = float("inf")
+_NONE = torch.empty(0, dtype=torch.int64)
+
+
+@dataclass(frozen=True)
+class InsertReport:
+    """What one insert changed. Callers drop ``evicted_*`` rows first, then copy the shared hash
+    embedding of each ``promoted_ids[i]`` into hot row ``promoted_rows[i]`` (a row may be reused)."""
+    promoted_ids: torch.Tensor
+    promoted_rows: torch.Tensor
+    evicted_ids: torch.Tensor
+    evicted_rows: torch.Tensor
+    decays: int  # how many times scores were multiplied by the decay factor
+    dropped_score: float  # score of newcomers that found no slot (all slots hot, or past ``rounds``)
+
+
+def _check_ids(ids) -> torch.Tensor:
+    """1-D non-negative integer ids as int64 (-1 marks an empty slot, so negatives are refused)."""
+    ids = torch.as_tensor(ids)
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise ValueError(f"ids must be an integer tensor, got dtype {ids.dtype}")
+    if ids.numel() and int(ids.min()) < 0:
+        raise ValueError(f"ids must be >= 0, got min {int(ids.min())}")
+    return ids.to(torch.int64)
+
+
+def _positive_int(name: str, value: int, low: int = 1) -> int:
+    """``value`` as an int, refusing bools, non-integers and values below ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class HotSketch:
+    """Importance sketch: ``insert`` adds per-occurrence scores, promotes ids whose score reaches
+    ``threshold`` to one of ``hot_rows`` rows and decays scores; ``query`` gives hot rows or -1."""
+
+    def __init__(self, buckets: int, slots: int = 4, hot_rows: int = 0, threshold: float = 1.0, *,
+                 decay: float = 0.99, decay_every: float | None = None, rounds: int | None = None,
+                 seed: int = 0) -> None:
+        self.B, self.S = _positive_int("buckets", buckets), _positive_int("slots", slots)
+        self.H = _positive_int("hot_rows", hot_rows, low=0)
+        self.rounds = self.S if rounds is None else _positive_int("rounds", rounds)
+        self.threshold, self.decay = float(threshold), float(decay)
+        self.decay_every = 10.0 * self.B * self.threshold if decay_every is None else float(decay_every)
+        if not (np.isfinite(self.threshold) and self.threshold > 0):
+            raise ValueError(f"threshold must be finite and > 0, got {threshold!r}")
+        if not (0 < self.decay <= 1 and self.decay_every > 0):
+            raise ValueError(f"need 0 < decay <= 1 and decay_every > 0, got {decay!r} and {decay_every!r}")
+        self._hash = [int(x) for x in np.random.default_rng(seed).integers(1, _P, size=4)]
+        self.ids = torch.full((self.B, self.S), -1, dtype=torch.int64)
+        self.scores = torch.zeros((self.B, self.S), dtype=torch.float32)  # 0 in empty slots
+        self.hot = torch.full((self.B, self.S), -1, dtype=torch.int32)
+        self.free = torch.ones(self.H, dtype=torch.bool)
+        self.since_decay = 0.0  # score inserted since the last decay
+
+    def memory_bytes(self) -> int:
+        """Bytes of the sketch state: B*S*(8 + 4 + 4) for the slots plus H for the free-row mask."""
+        return sum(t.numel() * t.element_size() for t in (self.ids, self.scores, self.hot, self.free))
+
+    def bucket_of(self, ids) -> torch.Tensor:
+        """Seeded hash: Carter-Wegman mod 2^31-1 on the two 32-bit halves, a xor-shift, a second
+        multiply mod p, then mod B. Every product stays below 2^63, so int64 never overflows."""
+        a, b, c, d = self._hash
+        ids = _check_ids(ids)
+        h = ((ids & 0xFFFFFFFF) * a % _P + (ids >> 32) * b % _P + c) % _P
+        return ((h ^ (h >> 16)) * d % _P) % self.B
+
+    def _lookup(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bucket, match mask [n, S]) of each id."""
+        return (bkt := self.bucket_of(ids)), self.ids[bkt] == ids[:, None]
+
+    def insert(self, ids, scores) -> InsertReport:
+        """Add a batch of (id, score) occurrences; ids may repeat. See ``InsertReport``."""
+        ids, scores = _check_ids(ids), torch.as_tensor(scores)
+        if scores.dim() != 1 or scores.numel() != ids.numel() or scores.dtype.is_complex or scores.dtype == torch.bool:
+            raise ValueError(f"scores must be 1-D real numbers, one per id: {ids.numel()} ids, "
+                             f"scores of shape {tuple(scores.shape)} and dtype {scores.dtype}")
+        scores = scores.to(torch.float32)
+        if not bool(torch.isfinite(scores).all()) or bool((scores < 0).any()):
+            raise ValueError("scores must be finite and >= 0")
+        uid, inv = torch.unique(ids, return_inverse=True)
+        agg = torch.zeros(uid.numel(), dtype=torch.float32).index_add_(0, inv, scores)
+        bkt, match = self._lookup(uid)
+        present = match.any(1)
+        slot = (match.long() * torch.arange(self.S)).sum(1)  # at most one match per row
+        self.scores.view(-1).index_add_(0, (bkt * self.S + slot)[present], agg[present])
+        dropped = self._place(uid[~present], bkt[~present], agg[~present])
+        decays, ev_ids, ev_rows = self._decay(float(scores.double().sum()))
+        pr_ids, pr_rows = self._promote()
+        return InsertReport(pr_ids, pr_rows, ev_ids, ev_rows, decays, dropped)
+
+    def _place(self, nid: torch.Tensor, nb: torch.Tensor, na: torch.Tensor) -> float:
+        """Space-Saving for ids new to their bucket: its ``rounds`` top batch scores (ties: lower id) go in
+        one per round, ascending (the biggest last, so it keeps the inherited score), into a free slot,
+        else over the lowest non-hot slot, inheriting its score. Returns the score dropped."""
+        if nid.numel() == 0:
+            return 0.0
+        order = torch.argsort(na, descending=True, stable=True)  # nid is ascending: ties by id
+        order = order[torch.argsort(nb[order], stable=True)]
+        nid, nb, na = nid[order], nb[order], na[order]
+        _, counts = torch.unique_consecutive(nb, return_counts=True)
+        rank = torch.arange(nb.numel()) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+        step = torch.repeat_interleave(counts.clamp(max=self.rounds), counts) - 1 - rank  # <0: dropped
+        dropped = float(na[step < 0].double().sum())
+        for r in range(int(step.max()) + 1):
+            m = step == r  # at most one newcomer per bucket
+            b, i, a = nb[m], nid[m], na[m]
+            key = torch.where(self.ids[b] < 0, -_INF, torch.where(self.hot[b] >= 0, _INF, self.scores[b]))
+            s = key.argmin(1)  # first minimum: deterministic
+            ok = key.gather(1, s[:, None]).squeeze(1) < _INF  # every slot hot: drop the newcomer
+            dropped += float(a[~ok].double().sum())
+            b, s = b[ok], s[ok]
+            self.ids[b, s] = i[ok]
+            self.scores[b, s] += a[ok]
+        return dropped
+
+    def _decay(self, added: float) -> tuple[int, torch.Tensor, torch.Tensor]:
+        """Multiply scores by decay^n for each full ``decay_every`` of inserted score, then evict
+        hot ids now under the threshold (their rows are freed). Returns (n, evicted ids, rows)."""
+        self.since_decay += added
+        n = int(self.since_decay // self.decay_every)
+        if n == 0:
+            return 0, _NONE, _NONE
+        self.since_decay -= n * self.decay_every
+        self.scores.mul_(self.decay ** n)
+        gone = (self.hot >= 0) & (self.scores < self.threshold)
+        rows, ids = self.hot[gone].long(), self.ids[gone]
+        self.free[rows] = True
+        self.hot[gone] = -1
+        return n, ids, rows
+
+    def _promote(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Give free hot rows (lowest first) to non-hot ids with score >= threshold, highest score
+        first (ties: lower flat slot). Ids waiting for a row are retried on every insert."""
+        cand = ((self.ids >= 0) & (self.hot < 0) & (self.scores >= self.threshold)).view(-1).nonzero().squeeze(1)
+        rows = self.free.nonzero().squeeze(1)
+        n = min(cand.numel(), rows.numel())
+        if n == 0:
+            return _NONE, _NONE
+        cand = cand[torch.argsort(self.scores.view(-1)[cand], descending=True, stable=True)[:n]]  # best first
+        rows = rows[:n]  # lowest free rows first
+        self.hot.view(-1)[cand] = rows.to(torch.int32)
+        self.free[rows] = False
+        return self.ids.view(-1)[cand], rows
+
+    def query(self, ids) -> torch.Tensor:
+        """Hot row (int64) of each id, -1 where the id is not hot or not in the sketch."""
+        bkt, match = self._lookup(ids := _check_ids(ids))
+        return torch.where(match, self.hot[bkt].long(), -1).max(1).values
+
+    def score_of(self, ids) -> torch.Tensor:
+        """Sketch score of each id (0 where absent)."""
+        bkt, match = self._lookup(ids := _check_ids(ids))
+        return torch.where(match, self.scores[bkt], 0.0).sum(1)
+
+    def topk(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k stored ids of highest score (ties: lower flat slot) and their scores."""
+        ids, sc = self.ids.view(-1), self.scores.view(-1)
+        order = torch.argsort(torch.where(ids >= 0, sc, -_INF), descending=True, stable=True)
+        order = order[: max(0, min(k, int((ids >= 0).sum())))]
+        return ids[order], sc[order]
+
+
+class ExactCounter:
+    """Exact per-id score totals in a dict: the slow reference of tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self.totals: dict[int, float] = {}  # id -> total score
+
+    def insert(self, ids, scores) -> None:
+        """Add a batch of (id, score) occurrences (float64 sums per id)."""
+        u, inv = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+        sums = np.bincount(inv.reshape(-1), weights=np.asarray(scores, dtype=np.float64), minlength=u.size)
+        for k, v in zip(u.tolist(), sums.tolist()):
+            self.totals[k] = self.totals.get(k, 0.0) + v
+
+    def topk(self, k: int) -> list[int]:
+        """The k ids of highest total (ties: lower id)."""
+        return [i for i, _ in sorted(self.totals.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+    def memory_bytes(self) -> int:
+        """A lower bound: 8-byte id + 4-byte score per distinct id, no hash-table overhead."""
+        return 12 * len(self.totals)
