@@ -67,6 +67,9 @@ def notes_markdown(rows: list[dict[str, Any]], protocols: list[dict[str, Any]], 
              f"Sparsity is of {what}. Inference time is one pass over the "
              "20,000 test rows on one CPU thread, dense vs CSR weights, timed in the same process (the machine "
              "was shared, so compare the two columns of one row, not rows with each other).", "",
+             "Metrics: " + "; ".join(f"{m['name'] or m['hash']} = `{m['text']}`" for m in meta.get("metrics", []))
+             + ". A metric named by its hash is the best evolved `recsys-prune` metric of the registry given "
+             "with `--registry` (searched one-shot, per layer, on the validation split).", "",
              "## IMP + KD vs dense at 90% (paired by seed; within 0.5 AUC points = difference >= -0.005)", "",
              "| model | metric | IMP+KD - dense | IMP - dense | one-shot+FT - dense | re-init - dense | IMP+KD within 0.5 pts |",
              "|---|---|---|---|---|---|---|"]
