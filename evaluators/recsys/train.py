@@ -20,6 +20,7 @@ from evaluators.recsys.data import Split
 
 LossFn = Callable[[Tensor, Split], Tensor]
 StepHook = Callable[[int], None]
+BeforeStepHook = Callable[[nn.Module, torch.optim.Optimizer], None]
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,14 @@ def batch_at(data: Split, cfg: TrainConfig, epoch: int) -> Iterator[Split]:
 
 
 def train(model: nn.Module, data: Split, cfg: TrainConfig, *, loss_fn: LossFn = bce_loss,
-          after_step: StepHook | None = None, start_step: int = 0, max_steps: int | None = None) -> int:
+          after_step: StepHook | None = None, start_step: int = 0, max_steps: int | None = None,
+          before_step: BeforeStepHook | None = None) -> int:
     """Train with a fresh Adam from global step start_step to the end (or max_steps more); returns the last step.
 
     ``after_step(step)`` runs after every optimizer step (masks are re-applied there, snapshots
-    for rewinding are taken there), with ``step`` counted from 1.
+    for rewinding are taken there), with ``step`` counted from 1. ``before_step(model, optimizer)``
+    runs between ``loss.backward()`` and ``optimizer.step()``, with the gradients in place
+    (CAFE's importance update and optimizer-row reset go there).
     """
     per_epoch = cfg.steps_per_epoch(len(data))
     total = cfg.epochs * per_epoch
@@ -75,6 +79,8 @@ def train(model: nn.Module, data: Split, cfg: TrainConfig, *, loss_fn: LossFn = 
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model(*batch.inputs()), batch)
                 loss.backward()
+                if before_step is not None:
+                    before_step(model, optimizer)
                 optimizer.step()
                 step += 1
                 if after_step is not None:

@@ -6,15 +6,26 @@ evictions; ``query(ids)`` gives each id's hot row or -1. ``ExactCounter`` is the
 Embedding modules, drop-ins for ``evaluators.recsys.models.FieldEmbeddings`` (``forward(x, bag)``),
 each within a ratio of the full table's memory: ``FullEmbedding``, ``HashEmbedding``,
 ``QREmbedding``, ``FrequencyEmbedding`` and ``CAFEEmbedding`` (hot rows chosen online by the sketch).
+
+The study: ``run_cafe(CAFEConfig(...))`` trains a CTR model with each method at each memory ratio
+(CAFE through ``CAFEStepHook``, a ``train(..., before_step=...)`` hook) and reports AUC, memory and throughput.
 """
+import logging
+
 from model_compression.cafe.base import CompressedEmbedding
 from model_compression.cafe.cafe_embedding import CAFEEmbedding
 from model_compression.cafe.compressed import FrequencyEmbedding, FullEmbedding, HashEmbedding, QREmbedding
+from model_compression.cafe.experiment import CAFEConfig, run_cafe
 from model_compression.cafe.hashing import SeededHash
 from model_compression.cafe.hotsketch import ExactCounter, HotSketch, InsertReport
 from model_compression.cafe.importance import grad_norm_importance
 from model_compression.cafe.layout import FieldLayout
+from model_compression.cafe.methods import DEFAULT_THRESHOLD, METHODS, MethodOptions, build_embedding
+from model_compression.cafe.step_hook import IMPORTANCE, CAFEStepHook
 
-__all__ = ["CAFEEmbedding", "CompressedEmbedding", "ExactCounter", "FieldLayout", "FrequencyEmbedding",
-           "FullEmbedding", "HashEmbedding", "HotSketch", "InsertReport", "QREmbedding", "SeededHash",
-           "grad_norm_importance"]
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = ["CAFEConfig", "CAFEEmbedding", "CAFEStepHook", "CompressedEmbedding", "DEFAULT_THRESHOLD", "ExactCounter",
+           "FieldLayout", "FrequencyEmbedding", "FullEmbedding", "HashEmbedding", "HotSketch", "IMPORTANCE",
+           "InsertReport", "METHODS", "MethodOptions", "QREmbedding", "SeededHash", "build_embedding",
+           "grad_norm_importance", "run_cafe"]

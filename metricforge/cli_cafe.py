@@ -1,0 +1,55 @@
+"""``metricforge cafe``: a CTR model's embeddings compressed by hashing, QR, frequency or CAFE at memory ratios."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from metricforge.cli_lth import _floats, _ints
+
+
+def _names(text: str, what: str) -> tuple[str, ...]:
+    """Comma-separated names; ValueError naming the option when empty."""
+    values = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not values:
+        raise ValueError(f"{what} is empty")
+    return values
+
+
+def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
+         ratios: str = typer.Option("0.5,0.1,0.02,0.01", help="Embedding memory as fractions of the full table, "
+                                                               "each in (0, 1]."),
+         methods: str = typer.Option("full,hash,qr,frequency,cafe",
+                                     help="Comma-separated: full, hash, qr, frequency, cafe, cafe-ml (multi-level)."),
+         seeds: str = typer.Option("0", help="Comma-separated seeds (data split, init, batch order, hashes)."),
+         out: Path = typer.Option(Path("runs/cafe"), "--out", "-o", help="Folder for results.json/.md and the plot."),
+         threshold: Optional[float] = typer.Option(None, help="CAFE's hot threshold on the sketch score "
+                                                              "(default: the MovieLens-100k choice of "
+                                                              "benchmarks/cafe/threshold.md)."),
+         hot_fraction: float = typer.Option(0.5, help="Share of the budget for hot rows (CAFE and frequency)."),
+         importance: str = typer.Option("grad-norm", help="CAFE's per-occurrence score: grad-norm (gradient norm, "
+                                                          "mean 1 per batch) or frequency (1 per occurrence)."),
+         epochs: Optional[int] = typer.Option(None, help="Training epochs (default: as the dense recsys "
+                                                         "model, 7 for deepfm, 5 for dlrm)."),
+         max_steps: Optional[int] = typer.Option(None, help="Stop every training after this many steps (smoke runs)."),
+         split: str = typer.Option("random", help="random or time (train on earlier ratings, test on later)."),
+         ) -> None:
+    """Test AUC, memory and training throughput of compressed embeddings on MovieLens-100k."""
+    from model_compression.cafe.experiment import CAFEConfig, run_cafe
+    from model_compression.cafe.methods import DEFAULT_THRESHOLD
+    from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
+
+    cfg = CAFEConfig(model=model, ratios=_floats(ratios, "--ratios"), methods=_names(methods, "--methods"),
+                     seeds=_ints(seeds, "--seeds"), threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                     hot_fraction=hot_fraction, importance=importance, split=split, epochs=epochs,
+                     max_steps=max_steps)
+    rows = run_cafe(cfg)
+    paths = write_results(rows, out, {"config": cfg.to_dict()})
+    typer.echo(markdown_tables(aggregate(rows), versus_hash(rows)))
+    typer.echo(f"wrote {paths['json']}, {paths['md']}, {paths['plot']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``cafe`` command."""
+    app.command("cafe")(cafe)

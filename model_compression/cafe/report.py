@@ -1,0 +1,136 @@
+"""Aggregate CAFE-study rows over seeds and write them: JSON, markdown tables, an AUC-vs-ratio plot per model."""
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from model_compression.cafe.methods import METHODS
+
+KEY = ("model", "method", "ratio")
+MEANS = ("memory_bytes", "memory_floats", "budget_floats", "full_floats", "first_order_floats", "peak_floats",
+         "hot_rows", "hot_used", "promotions", "evictions", "samples_per_s", "train_s")
+CAFE_METHODS = ("cafe", "cafe-ml")
+
+
+def _stats(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    values = [float(v) for v in values]
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def _order(a: dict[str, Any]) -> tuple:
+    return a["model"], -a["ratio"], METHODS.index(a["method"]) if a["method"] in METHODS else 99
+
+
+def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (model, method, ratio): AUC/log-loss mean and std over the seeds that ran, other means;
+    a group whose every seed was skipped keeps the reason."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in KEY), []).append(row)
+    out = []
+    for key, members in groups.items():
+        agg: dict[str, Any] = dict(zip(KEY, key))
+        ok = [r for r in members if r.get("status") == "ok"]
+        agg["seeds"] = sorted(r["seed"] for r in ok)
+        if not ok:
+            out.append({**agg, "status": "skipped", "reason": members[0].get("reason", "")})
+            continue
+        agg["status"] = "ok"
+        for name in ("auc", "logloss"):
+            agg[f"{name}_mean"], agg[f"{name}_std"] = _stats([r[name] for r in ok])
+        for name in MEANS:
+            if all(name in r for r in ok):
+                agg[name] = statistics.fmean(float(r[name]) for r in ok)
+        out.append(agg)
+    return sorted(out, key=_order)
+
+
+def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (model, CAFE method, ratio): AUC minus the hash AUC (paired by seed, mean ± std) and the
+    throughput ratio method / hash (mean of the per-seed ratios)."""
+    ok = {(r["model"], r["method"], r["ratio"], r["seed"]): r for r in rows if r.get("status") == "ok"}
+    pairs: dict[tuple, list[tuple[float, float]]] = {}
+    for (model, method, ratio, seed), r in ok.items():
+        base = ok.get((model, "hash", ratio, seed))
+        if method in CAFE_METHODS and base is not None:
+            pairs.setdefault((model, method, ratio), []).append(
+                (r["auc"] - base["auc"], r["samples_per_s"] / base["samples_per_s"]))
+    out = []
+    for (model, method, ratio), values in pairs.items():
+        diff, diff_std = _stats([d for d, _ in values])
+        out.append({"model": model, "method": method, "ratio": ratio, "seeds": len(values), "auc_minus_hash": diff,
+                    "auc_minus_hash_std": diff_std, "throughput_vs_hash": statistics.fmean(t for _, t in values)})
+    return sorted(out, key=_order)
+
+
+def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any]]) -> str:
+    """The per-(method, ratio) table and the CAFE-versus-hash table, in markdown."""
+    head = ("| model | method | ratio | AUC mean ± std | log-loss | seeds | floats used / budget | bytes | "
+            "hot rows used / H | samples/s |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for a in agg:
+        if a["status"] != "ok":
+            lines.append(f"| {a['model']} | {a['method']} | {a['ratio']:g} | skipped: {a['reason']} | | | | | | |")
+            continue
+        hot = f"{a['hot_used']:.0f} / {a['hot_rows']:.0f}" if "hot_rows" in a else ""
+        lines.append(f"| {a['model']} | {a['method']} | {a['ratio']:g} | {a['auc_mean']:.4f} ± {a['auc_std']:.4f} | "
+                     f"{a['logloss_mean']:.4f} | {len(a['seeds'])} | "
+                     f"{a['memory_floats']:,.0f} / {a['budget_floats']:,.0f} | "
+                     f"{a['memory_bytes']:,.0f} | {hot} | {a['samples_per_s']:,.0f} |")
+    if diffs:
+        lines += ["", "| model | method | ratio | AUC minus hash (paired by seed) | throughput / hash |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {d['model']} | {d['method']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
+                  f"{d['auc_minus_hash_std']:.4f} | {d['throughput_vs_hash']:.2f} |" for d in diffs]
+    return "\n".join(lines) + "\n"
+
+
+def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Test AUC (mean ± std over seeds) against the compression ratio (log axis), one line per method,
+    ``full`` as a dashed line, one panel per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = sorted({a["model"] for a in agg})
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        ok = [a for a in agg if a["model"] == model and a["status"] == "ok"]
+        for method in sorted({a["method"] for a in ok}, key=lambda m: METHODS.index(m) if m in METHODS else 99):
+            pts = sorted((a["ratio"], a["auc_mean"], a["auc_std"]) for a in ok if a["method"] == method)
+            if method == "full":
+                ax.axhline(pts[0][1], color="black", linestyle="--", label="full (ratio 1)")
+                continue
+            xs, ys, es = zip(*pts)
+            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=method)
+        ax.set_xscale("log")
+        ticks = sorted({a["ratio"] for a in ok if a["method"] != "full"})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_title(model)
+        ax.set_xlabel("embedding memory / full table")
+        ax.set_ylabel("test AUC")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "") -> dict[str, Path]:
+    """results.json (meta, aggregate, versus hash, rows), results.md (notes + tables), auc_vs_ratio.png under out."""
+    out.mkdir(parents=True, exist_ok=True)
+    agg, diffs = aggregate(rows), versus_hash(rows)
+    paths = {"json": out / "results.json", "md": out / "results.md", "plot": out / "auc_vs_ratio.png"}
+    paths["json"].write_text(json.dumps({"meta": meta, "aggregate": agg, "versus_hash": diffs, "rows": list(rows)},
+                                        indent=2, default=str))
+    paths["md"].write_text((notes + "\n\n" if notes else "") + markdown_tables(agg, diffs))
+    plot(agg, paths["plot"])
+    return paths
