@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from model_compression.cafe.methods import METHODS
+from model_compression.figures import finish_panel, panel_row, save_figure
 
 KEY = ("model", "method", "ratio")
 MEANS = ("memory_bytes", "memory_floats", "budget_floats", "full_floats", "first_order_floats", "peak_floats",
@@ -92,14 +93,9 @@ def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any
 def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     """Test AUC (mean ± std over seeds) against the compression ratio (log axis), one line per method,
     ``full`` as a dashed line, one panel per model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     models = sorted({a["model"] for a in agg})
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2), squeeze=False)
-    for ax, model in zip(axes[0], models):
+    fig, axes = panel_row(len(models))
+    for ax, model in zip(axes, models):
         ok = [a for a in agg if a["model"] == model and a["status"] == "ok"]
         for method in sorted({a["method"] for a in ok}, key=lambda m: METHODS.index(m) if m in METHODS else 99):
             pts = sorted((a["ratio"], a["auc_mean"], a["auc_std"]) for a in ok if a["method"] == method)
@@ -112,16 +108,8 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
         ticks = sorted({a["ratio"] for a in ok if a["method"] != "full"})
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.minorticks_off()
-        ax.set_title(model)
-        ax.set_xlabel("embedding memory / full table")
-        ax.set_ylabel("test AUC")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+        finish_panel(ax, model, "embedding memory / full table")
+    return save_figure(fig, path)
 
 
 def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "") -> dict[str, Path]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from model_compression.figures import finish_panel, panel_row, save_figure
 from model_compression.lth.experiment import VARIANTS
 
 KEY = ("model", "metric", "variant", "sparsity")
@@ -56,14 +57,9 @@ def markdown_table(agg: Sequence[dict[str, Any]]) -> str:
 
 def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     """AUC (mean ± std over seeds) against sparsity, one line per variant, one panel per (model, metric)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     panels = sorted({(a["model"], a["metric"]) for a in agg})
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
-    for ax, (model, metric) in zip(axes[0], panels):
+    fig, axes = panel_row(len(panels))
+    for ax, (model, metric) in zip(axes, panels):
         rows = [a for a in agg if (a["model"], a["metric"]) == (model, metric)]
         for variant in VARIANTS:
             pts = sorted((a["sparsity"], a["auc_mean"], a["auc_std"]) for a in rows if a["variant"] == variant)
@@ -75,16 +71,8 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
                 continue
             xs, ys, es = zip(*pts)
             ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=variant)
-        ax.set_title(f"{model}, metric {metric}")
-        ax.set_xlabel("sparsity of the MLP weights")
-        ax.set_ylabel("test AUC")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+        finish_panel(ax, f"{model}, metric {metric}", "sparsity of the MLP weights")
+    return save_figure(fig, path)
 
 
 def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "") -> dict[str, Path]:
