@@ -8,18 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from model_compression.cafe.methods import METHODS
+from model_compression.seed_summary import mean_std, summarize_seeds
 from model_compression.figures import finish_panel, panel_row, save_figure
 
 KEY = ("model", "method", "ratio")
 MEANS = ("memory_bytes", "memory_floats", "budget_floats", "full_floats", "first_order_floats", "peak_floats",
          "hot_rows", "hot_used", "promotions", "evictions", "samples_per_s", "train_s")
 CAFE_METHODS = ("cafe", "cafe-ml")
-
-
-def _stats(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    values = [float(v) for v in values]
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def _order(a: dict[str, Any]) -> tuple:
@@ -40,13 +35,7 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if not ok:
             out.append({**agg, "status": "skipped", "reason": members[0].get("reason", "")})
             continue
-        agg["status"] = "ok"
-        for name in ("auc", "logloss"):
-            agg[f"{name}_mean"], agg[f"{name}_std"] = _stats([r[name] for r in ok])
-        for name in MEANS:
-            if all(name in r for r in ok):
-                agg[name] = statistics.fmean(float(r[name]) for r in ok)
-        out.append(agg)
+        out.append({**agg, "status": "ok", **summarize_seeds(ok, MEANS)})
     return sorted(out, key=_order)
 
 
@@ -62,7 +51,7 @@ def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 (r["auc"] - base["auc"], r["samples_per_s"] / base["samples_per_s"]))
     out = []
     for (model, method, ratio), values in pairs.items():
-        diff, diff_std = _stats([d for d, _ in values])
+        diff, diff_std = mean_std([d for d, _ in values])
         out.append({"model": model, "method": method, "ratio": ratio, "seeds": len(values), "auc_minus_hash": diff,
                     "auc_minus_hash_std": diff_std, "throughput_vs_hash": statistics.fmean(t for _, t in values)})
     return sorted(out, key=_order)

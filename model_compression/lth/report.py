@@ -3,23 +3,17 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from model_compression.seed_summary import summarize_seeds
 from model_compression.figures import finish_panel, panel_row, save_figure
 from model_compression.lth.experiment import VARIANTS
 
 KEY = ("model", "metric", "variant", "sparsity")
 MEANS = ("actual_sparsity", "params_total", "params_nonzero", "pruned_nonzero", "disk_dense_bytes",
          "disk_sparse_bytes", "infer_dense_ms", "infer_sparse_ms", "wall_s")
-
-
-def _stats(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    values = [float(v) for v in values]
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -29,14 +23,7 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault(tuple(row[k] for k in KEY), []).append(row)
     out = []
     for key, members in groups.items():
-        agg: dict[str, Any] = dict(zip(KEY, key))
-        agg["seeds"] = sorted(r["seed"] for r in members)
-        for name in ("auc", "logloss"):
-            agg[f"{name}_mean"], agg[f"{name}_std"] = _stats([r[name] for r in members])
-        for name in MEANS:
-            if all(name in r for r in members):
-                agg[name] = statistics.fmean(float(r[name]) for r in members)
-        out.append(agg)
+        out.append({**dict(zip(KEY, key)), **summarize_seeds(members, MEANS)})
     order = {v: i for i, v in enumerate(VARIANTS)}
     return sorted(out, key=lambda a: (a["model"], a["metric"], a["sparsity"], order.get(a["variant"], 99)))
 
