@@ -59,3 +59,24 @@ class Task(ABC):
     @abstractmethod
     def score(self, metric: Metric) -> Fitness:
         """Prune with the metric, evaluate, restore; failures give Fitness(ok=False, worst value)."""
+
+
+class PreparedTask(Task):
+    """A Task whose expensive state is built once, on first use, and shared with its variants."""
+
+    _state: Any = None
+
+    @abstractmethod
+    def _build_state(self) -> Any:
+        """Load the model and data, compute or load operands: the state ``prepare`` keeps."""
+
+    def prepare(self) -> None:
+        """Build the state once (idempotent)."""
+        if self._state is None:
+            self._state = self._build_state()
+
+    @property
+    def state(self) -> Any:
+        """The prepared state (prepares on first use)."""
+        self.prepare()
+        return self._state

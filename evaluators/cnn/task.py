@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import torch
 
-from evaluators.base import Fitness, Task
+from evaluators.base import Fitness, PreparedTask
 from evaluators.granularity import Granularity, Structure, global_group_keep_masks, group_scores, parse_structure
 from primitives.compile import compile_metric
 
@@ -33,7 +33,7 @@ log.addHandler(logging.NullHandler())
 ALL_OPERANDS = ("W", "G", "X", "Xs", "Y", "Hd")
 
 
-class CNNPruneTask(Task):
+class CNNPruneTask(PreparedTask):
     """Prune the digits CNN's conv (or conv + hidden FC) layers at a granularity; fitness = accuracy."""
 
     name = "cnn-prune"
@@ -85,17 +85,9 @@ class CNNPruneTask(Task):
                            "fine_tune_steps": self.fine_tune_steps, "fine_tune_lr": self.fine_tune_lr},
                 "operands": list(self.operands)}
 
-    def prepare(self) -> None:
-        """Load or train the CNN, compute operands (idempotent)."""
-        if self._state is None:
-            self._state = State(self.cfg, self.layers)
-
-    @property
-    def state(self) -> State:
-        """The prepared state (prepares on first use)."""
-        self.prepare()
-        assert self._state is not None
-        return self._state
+    def _build_state(self) -> State:
+        """Load or train the CNN, compute operands."""
+        return State(self.cfg, self.layers)
 
     def variant(self, **changes: Any) -> "CNNPruneTask":
         """A task with other sparsity/granularity/aggregate/fine-tune settings sharing the prepared state."""

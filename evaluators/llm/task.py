@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluators.base import Fitness, Task
+from evaluators.base import Fitness, PreparedTask
 
 from .config import LLMTaskConfig
 from .operands import OPERANDS
@@ -74,7 +74,7 @@ class _Prepared:
         return self.block_inputs
 
 
-class LLMPruneTask(Task):
+class LLMPruneTask(PreparedTask):
     """Prune every decoder linear with a metric at a sparsity and group, score perplexity (lower is better)."""
 
     name = "llm-prune"
@@ -97,17 +97,9 @@ class LLMPruneTask(Task):
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
-    def prepare(self) -> None:
-        """Load model and data, compute (or load cached) operands; idempotent."""
-        if self._state is None:
-            self._state = _Prepared(self.config)
-
-    @property
-    def state(self) -> _Prepared:
-        """The prepared state (prepares on first use)."""
-        self.prepare()
-        assert self._state is not None
-        return self._state
+    def _build_state(self) -> _Prepared:
+        """Load model and data, compute (or load cached) operands."""
+        return _Prepared(self.config)
 
     def variant(self, **changes: Any) -> LLMPruneTask:
         """A task with other sparsity, group or mode sharing this one's prepared model and operands."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from evaluators.base import Fitness, Task
+from evaluators.base import Fitness, PreparedTask
 from evaluators.recsys.config import RecsysTaskConfig
 from evaluators.recsys.operands import EMBEDDING_OPERANDS, MLP_OPERANDS
 
@@ -39,7 +39,7 @@ class _Prepared:
         self.model.load_state_dict(self.dense, strict=True)
 
 
-class RecsysPruneTask(Task):
+class RecsysPruneTask(PreparedTask):
     """Prune a CTR model's MLP (optionally embeddings) with a metric; fitness = AUC (higher is better)."""
 
     name = "recsys-prune"
@@ -69,17 +69,9 @@ class RecsysPruneTask(Task):
         out = {k: v for k, v in self.config.to_dict().items() if k != "cache_dir"}
         return {"task": self.name, **out}
 
-    def prepare(self) -> None:
-        """Load or train the dense model, compute operands; idempotent."""
-        if self._state is None:
-            self._state = _Prepared(self.config)
-
-    @property
-    def state(self) -> _Prepared:
-        """The prepared state (prepares on first use)."""
-        self.prepare()
-        assert self._state is not None
-        return self._state
+    def _build_state(self) -> _Prepared:
+        """Load or train the dense model, compute operands."""
+        return _Prepared(self.config)
 
     def variant(self, **changes: Any) -> "RecsysPruneTask":
         """A task with another sparsity, group or fine-tune budget sharing this one's dense model."""
