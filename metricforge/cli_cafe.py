@@ -6,15 +6,7 @@ from typing import Optional
 
 import typer
 
-from metricforge.cli_lth import _floats, _ints
-
-
-def _names(text: str, what: str) -> tuple[str, ...]:
-    """Comma-separated names; ValueError naming the option when empty."""
-    values = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not values:
-        raise ValueError(f"{what} is empty")
-    return values
+from metricforge.cli_lists import floats, ints, names
 
 
 def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
@@ -40,8 +32,8 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
     from model_compression.cafe.methods import DEFAULT_THRESHOLD
     from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
 
-    cfg = CAFEConfig(model=model, ratios=_floats(ratios, "--ratios"), methods=_names(methods, "--methods"),
-                     seeds=_ints(seeds, "--seeds"), threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+    cfg = CAFEConfig(model=model, ratios=floats(ratios, "--ratios"), methods=names(methods, "--methods"),
+                     seeds=ints(seeds, "--seeds"), threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
                      hot_fraction=hot_fraction, importance=importance, split=split, epochs=epochs,
                      max_steps=max_steps)
     rows = run_cafe(cfg)

@@ -6,24 +6,10 @@ from typing import List, Optional
 
 import typer
 
+from metricforge.cli_lists import floats, names
+
 DEFAULT_GRANULARITIES = {"cnn-prune": "element,vector,kernel,filter",
                          "llm-prune": "element,vector:4,2:4,block:4,filter,head"}
-
-
-def _split(text: str, what: str) -> tuple[str, ...]:
-    """Comma-separated words; ValueError naming the option when empty."""
-    words = tuple(w.strip() for w in text.split(",") if w.strip())
-    if not words:
-        raise ValueError(f"{what} is empty")
-    return words
-
-
-def _floats(text: str, what: str) -> tuple[float, ...]:
-    """Comma-separated numbers; ValueError naming the option otherwise."""
-    try:
-        return tuple(float(w) for w in _split(text, what))
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
 
 
 def granularity(
@@ -52,9 +38,9 @@ def granularity(
 
     if task not in DEFAULT_GRANULARITIES:
         raise ValueError(f"--task must be cnn-prune or llm-prune, got {task!r}")
-    grans = _split(granularities or DEFAULT_GRANULARITIES[task], "--granularities")
+    grans = names(granularities or DEFAULT_GRANULARITIES[task], "--granularities")
     llm = {"eval_tokens": llm_eval_tokens, "calib_windows": llm_calib_windows, "dtype": llm_dtype}
-    cfg = StudyConfig(task=task, granularities=grans, sparsities=_floats(sparsities, "--sparsities"),
+    cfg = StudyConfig(task=task, granularities=grans, sparsities=floats(sparsities, "--sparsities"),
                       aggregate=aggregate, fine_tune_steps=fine_tune_steps, layers=layers,
                       llm=llm if task == "llm-prune" else {})
     metrics = [resolve_metric_ref(ref, registry) for ref in metric]

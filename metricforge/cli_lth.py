@@ -6,27 +6,7 @@ from typing import Optional
 
 import typer
 
-
-def _floats(text: str, what: str) -> tuple[float, ...]:
-    """Comma-separated numbers; ValueError naming the option otherwise."""
-    try:
-        values = tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{what} is empty")
-    return values
-
-
-def _ints(text: str, what: str) -> tuple[int, ...]:
-    """Comma-separated integers; ValueError naming the option otherwise."""
-    try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{what} is empty")
-    return values
+from metricforge.cli_lists import floats, ints
 
 
 def lth(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
@@ -56,8 +36,8 @@ def lth(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
     from model_compression.lth.report import aggregate, markdown_table, write_results
     from model_compression.lth.resolve import resolve_metric_ref
 
-    cfg = LTHConfig(model=model, sparsities=_floats(sparsities, "--sparsities"),
-                    seeds=_ints(seeds, "--seeds"), fraction=fraction, scope=scope,
+    cfg = LTHConfig(model=model, sparsities=floats(sparsities, "--sparsities"),
+                    seeds=ints(seeds, "--seeds"), fraction=fraction, scope=scope,
                     rewind_step=rewind_step, kd=kd, alpha=alpha, temperature=temperature, controls=controls,
                     include_embeddings=embeddings, timing=timing, split=split, epochs=epochs)
     chosen = resolve_metric_ref(metric, registry)
