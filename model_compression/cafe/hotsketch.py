@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-_P = 2**31 - 1  # Mersenne prime modulus of the seeded hash
+from .hashing import SeededHash
+
 _INF = float("inf")
 _NONE = torch.empty(0, dtype=torch.int64)
 
@@ -60,7 +61,7 @@ class HotSketch:
             raise ValueError(f"threshold must be finite and > 0, got {threshold!r}")
         if not (0 < self.decay <= 1 and self.decay_every > 0):
             raise ValueError(f"need 0 < decay <= 1 and decay_every > 0, got {decay!r} and {decay_every!r}")
-        self._hash = [int(x) for x in np.random.default_rng(seed).integers(1, _P, size=4)]
+        self._hash = SeededHash(self.B, seed)
         self.ids = torch.full((self.B, self.S), -1, dtype=torch.int64)
         self.scores = torch.zeros((self.B, self.S), dtype=torch.float32)  # 0 in empty slots
         self.hot = torch.full((self.B, self.S), -1, dtype=torch.int32)
@@ -72,12 +73,8 @@ class HotSketch:
         return sum(t.numel() * t.element_size() for t in (self.ids, self.scores, self.hot, self.free))
 
     def bucket_of(self, ids) -> torch.Tensor:
-        """Seeded hash: Carter-Wegman mod 2^31-1 on the two 32-bit halves, a xor-shift, a second
-        multiply mod p, then mod B. Every product stays below 2^63, so int64 never overflows."""
-        a, b, c, d = self._hash
-        ids = _check_ids(ids)
-        h = ((ids & 0xFFFFFFFF) * a % _P + (ids >> 32) * b % _P + c) % _P
-        return ((h ^ (h >> 16)) * d % _P) % self.B
+        """The bucket of each id (``SeededHash`` of the sketch's seed)."""
+        return self._hash(_check_ids(ids))
 
     def _lookup(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(bucket, match mask [n, S]) of each id."""
