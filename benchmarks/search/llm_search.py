@@ -65,9 +65,10 @@ def run_search(args: argparse.Namespace) -> tuple[Any, Any, dict]:
     return search, result, budget
 
 
-def score_table(task: Any, metrics: dict[str, Any], with_sparsegpt: bool) -> dict[str, float | None]:
-    """Perplexity of each metric (None where it fails), plus dense and optionally SparseGPT."""
-    out: dict[str, float | None] = {"dense": task.dense_perplexity()}
+def score_table(task: Any, metrics: dict[str, Any], with_sparsegpt: bool,
+                dense: float | None = None) -> dict[str, float | None]:
+    """Perplexity of each metric (None where it fails), plus dense (measured unless given) and optionally SparseGPT."""
+    out: dict[str, float | None] = {"dense": task.dense_perplexity() if dense is None else dense}
     for name, metric in metrics.items():
         fit = task.score(metric)
         out[name] = fit.value if fit.ok else None
@@ -115,7 +116,8 @@ def main() -> None:
     heldout = type(task)(task.config, eval_tokens=args.recheck_tokens, eval_source=args.heldout)
     for label, t in ((f"{args.recheck_tokens} tokens", full), ("held-out", heldout)):
         tables[label] = score_table(t, metrics, with_sparsegpt=False)
-        tables[f"{label} 2:4"] = score_table(t.variant(group="2:4"), metrics, with_sparsegpt=True)
+        tables[f"{label} 2:4"] = score_table(t.variant(group="2:4"), metrics, with_sparsegpt=True,
+                                             dense=tables[label]["dense"])  # same model and text
     wanda = tables["search setting"]["wanda"]
     best = tables["search setting"]["evolved #1"]
     note = (f"Search setting: {task.config.eval_tokens} tokens of {task.config.eval_source}; re-checks use "
