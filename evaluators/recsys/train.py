@@ -2,7 +2,8 @@
 
 Step s of a run always sees the same mini-batch: the order of epoch e is a permutation drawn from
 ``seed * 1000 + e``, so a run resumed at step k (rewinding) replays the data from step k on.
-Everything runs on one CPU thread, so results are bit-identical across processes.
+Everything runs on one CPU thread, so results are bit-identical across processes. Optional per-row
+sample weights ride along with the rows (``WeightedSplit``), so weighting never changes the batch order.
 """
 from __future__ import annotations
 
@@ -42,9 +43,21 @@ class TrainConfig:
         return math.ceil(rows / self.batch_size)
 
 
+@dataclass(frozen=True)
+class WeightedSplit(Split):
+    """Rows with a loss weight each; ``take`` (hence every mini-batch) keeps the weights aligned."""
+
+    weight: Tensor
+
+    def take(self, index: Tensor | slice) -> "WeightedSplit":
+        """The rows at index, with their weights."""
+        return WeightedSplit(self.x[index], self.bag[index], self.dense[index], self.y[index], self.weight[index])
+
+
 def bce_loss(logits: Tensor, batch: Split) -> Tensor:
-    """Mean binary cross-entropy of logits against the batch's click labels."""
-    return nn.functional.binary_cross_entropy_with_logits(logits, batch.y)
+    """Mean binary cross-entropy of logits against the batch's click labels (times its row weights, if any)."""
+    weight = batch.weight if isinstance(batch, WeightedSplit) else None
+    return nn.functional.binary_cross_entropy_with_logits(logits, batch.y, weight=weight)
 
 
 def batch_at(data: Split, cfg: TrainConfig, epoch: int) -> Iterator[Split]:
@@ -54,14 +67,19 @@ def batch_at(data: Split, cfg: TrainConfig, epoch: int) -> Iterator[Split]:
 
 def train(model: nn.Module, data: Split, cfg: TrainConfig, *, loss_fn: LossFn = bce_loss,
           after_step: StepHook | None = None, start_step: int = 0, max_steps: int | None = None,
-          before_step: BeforeStepHook | None = None) -> int:
+          before_step: BeforeStepHook | None = None, sample_weight: Tensor | None = None) -> int:
     """Train with a fresh Adam from global step start_step to the end (or max_steps more); returns the last step.
 
     ``after_step(step)`` runs after every optimizer step (masks are re-applied there, snapshots
     for rewinding are taken there), with ``step`` counted from 1. ``before_step(model, optimizer)``
     runs between ``loss.backward()`` and ``optimizer.step()``, with the gradients in place
-    (CAFE's importance update and optimizer-row reset go there).
+    (CAFE's importance update and optimizer-row reset go there). ``sample_weight`` (one per row of
+    data) turns every batch into a ``WeightedSplit``: ``bce_loss`` then averages weight x loss.
     """
+    if sample_weight is not None:
+        if sample_weight.shape != data.y.shape:
+            raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}, expected {tuple(data.y.shape)}")
+        data = WeightedSplit(data.x, data.bag, data.dense, data.y, sample_weight.to(data.y.dtype))
     per_epoch = cfg.steps_per_epoch(len(data))
     total = cfg.epochs * per_epoch
     end = total if max_steps is None else min(total, start_step + max_steps)
