@@ -60,6 +60,15 @@ class Task(ABC):
     def score(self, metric: Metric) -> Fitness:
         """Prune with the metric, evaluate, restore; failures give Fitness(ok=False, worst value)."""
 
+    def budget_options(self, fraction: float) -> dict[str, Any]:
+        """Task options that evaluate on about ``fraction`` of this task's evaluation data.
+
+        Multi-fidelity search scores candidates on these cheaper variants first; a task that has
+        no smaller budget cannot take part and says so.
+        """
+        raise ValueError(f"task {self.name!r} has no reduced evaluation budget: multi-fidelity search "
+                         "(fidelity = [...]) needs a task that implements budget_options")
+
 
 class PreparedTask(Task):
     """A Task whose expensive state is built once, on first use, and shared with its variants."""

@@ -23,6 +23,12 @@ class CacheEntry:
     wall_s: float | None
     source: str  # "evaluated" by this run, "registry" (scored before), "constant", "invalid"
     generation: int
+    budget: str | None = None  # None: the full budget; else the reduced budget it stopped at
+
+    @property
+    def full(self) -> bool:
+        """Scored at the task's full budget (only such entries are ranked against each other)."""
+        return self.budget is None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite values as strings)."""
@@ -40,7 +46,8 @@ class CacheEntry:
                         value=float(decode_float(data["value"])),  # type: ignore[arg-type]
                         ok=bool(data["ok"]), reason=None if data["reason"] is None else str(data["reason"]),
                         wall_s=decode_float(data["wall_s"]), source=str(data["source"]),
-                        generation=int(data["generation"]))
+                        generation=int(data["generation"]),
+                        budget=None if data.get("budget") is None else str(data["budget"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"bad cache entry in checkpoint: {exc}") from None
         if entry.source not in SOURCES:
@@ -69,6 +76,10 @@ class FitnessCache:
     def add(self, entry: CacheEntry) -> None:
         """Insert (first writer wins: an entry never changes once known)."""
         self._entries.setdefault(entry.key, entry)
+
+    def full(self) -> list[CacheEntry]:
+        """The entries scored at the full budget: the only ones results and rankings use."""
+        return [e for e in self._entries.values() if e.full]
 
     def to_json(self) -> list[dict[str, Any]]:
         """Entries as a JSON list."""

@@ -50,10 +50,12 @@ class SearchConfig:
     workers: int = 2
     timeout_s: float | None = None
     gpus_per_worker: float = 0.0  # Ray actors: e.g. 1.0 to give each actor a GPU
+    fidelity: tuple[float, ...] = ()  # reduced budgets (fractions of the task's, increasing) tried first
+    eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
-        for name in ("mutations", "pow_exponents", "constants", "seed_metrics"):
+        for name in ("mutations", "pow_exponents", "constants", "seed_metrics", "fidelity"):
             setattr(self, name, tuple(getattr(self, name)))
         if self.operators is not None:
             self.operators = tuple(self.operators)
@@ -79,6 +81,19 @@ class SearchConfig:
             raise ConfigError(f"unknown mutations {sorted(bad)}; use uniform, node, shrink, insert")
         if self.workers < 1:
             raise ConfigError("workers must be >= 1")
+        self._check_fidelity()
+
+    def _check_fidelity(self) -> None:
+        """Reduced budgets are increasing fractions in (0, 1); eta > 1 so each rung promotes fewer."""
+        try:
+            self.fidelity = tuple(float(f) for f in self.fidelity)
+        except (TypeError, ValueError):
+            raise ConfigError(f"fidelity must be a list of fractions, got {self.fidelity!r}") from None
+        if any(not 0 < f < 1 for f in self.fidelity) or list(self.fidelity) != sorted(set(self.fidelity)):
+            raise ConfigError(f"fidelity must be increasing fractions in (0, 1) of the task's budget, "
+                              f"got {list(self.fidelity)}")
+        if not float(self.eta) > 1:
+            raise ConfigError(f"eta must be > 1 (the best 1/eta of a budget are promoted), got {self.eta}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

@@ -20,6 +20,7 @@ from gp_engine.cache import FitnessCache
 from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
+from gp_engine.fidelity import Budget, reduced_budgets, selection_values
 from gp_engine.maps import EvalMap, make_map
 from gp_engine.pset import build_pset, to_node
 from gp_engine.results import hall_of_fame, pareto_front, write_results
@@ -66,6 +67,8 @@ class Search:
         self.generation = -1
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.history: list[dict[str, Any]] = []
+        self.budget_counts: dict[str, dict[str, float]] = {}  # evaluations and seconds per budget
+        self.levels: dict[str | None, int] = {None: 0}
         self.versions = library_versions()
         self._rng: tuple | None = None
         self._map = eval_map
@@ -122,14 +125,16 @@ class Search:
                                 seed=cfg.seed, versions=self.versions)
         own_map = self._map is None
         if own_map:
-            extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
-            self._map = make_map(cfg.map, self.task, self.spec, cfg.workers, cfg.timeout_s, **extra)
-        self.scorer = Scorer(registry=self.registry, run_id=self.run_id, settings=self.settings,
-                             settings_key=self.settings_key, dedup=self.dedup, direction=self.task.direction,
-                             eval_map=self._map, cache=self.cache, versions=self.versions,  # type: ignore[arg-type]
-                             device=_device(self.task, self.settings))
+            self._map = self._make_map(self.task, self.spec)
+        self._maps: list[EvalMap] = []
         status = "failed"
         try:
+            reduced = reduced_budgets(self.task, self.spec, cfg.fidelity, self._reduced_map)
+            self.levels = {None: len(reduced), **{b.label: i for i, b in enumerate(reduced)}}
+            full = Budget(self.settings, self.settings_key, self._map)  # type: ignore[arg-type]
+            self.scorer = Scorer(registry=self.registry, run_id=self.run_id, budget=full, dedup=self.dedup,
+                                 direction=self.task.direction, cache=self.cache, versions=self.versions,
+                                 device=_device(self.task, self.settings), reduced=reduced, eta=cfg.eta)
             checkpoint = self.dir.read_checkpoint()
             if checkpoint is not None and self.generation < 0:
                 self._restore(checkpoint)
@@ -139,11 +144,27 @@ class Search:
                 self._next_generation(on_generation)
             status = "finished"
         finally:
+            for reduced_map in self._maps:
+                reduced_map.close()
             if own_map and self._map is not None:
                 self._map.close()
                 self._map = None
             self.registry.finish_run(self.run_id, status)
         return self._write_results()
+
+    def _make_map(self, task: Any, spec: TaskSpec) -> EvalMap:
+        """The configured evaluation backend for a task."""
+        cfg = self.config
+        extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
+        return make_map(cfg.map, task, spec, cfg.workers, cfg.timeout_s, **extra)
+
+    def _reduced_map(self, variant: Any, spec: TaskSpec) -> EvalMap:
+        """A map for a reduced budget; in-process it scores a variant sharing the prepared task."""
+        if self.config.map == "inprocess" and variant is not None:
+            self._maps.append(make_map("inprocess", variant, spec))
+        else:
+            self._maps.append(self._make_map(variant if variant is not None else build_task(spec), spec))
+        return self._maps[-1]
 
     def _first_generation(self, on_generation: Callable | None) -> None:
         """Generation 0: seeds, then ramped half-and-half trees (numpy/torch seeded too)."""
@@ -191,15 +212,17 @@ class Search:
         """Score, set fitness, checkpoint, report."""
         start = time.perf_counter()
         counts: Counts = self.scorer.score(cands, generation)
-        selection_worst = float("-inf") if self.task.direction == "max" else float("inf")
         for ind, c in zip(inds, cands):
-            entry = self.cache[c.key]
             ind.key, ind.metric = c.key, c.metric
-            ind.fitness.values = (entry.value if entry.ok else selection_worst,)
+            ind.fitness.values = selection_values(self.cache[c.key], self.levels, self.task.direction)
         self.population = inds
         self.generation = generation
         for name in COUNTERS:
             self.counters[name] += getattr(counts, name)
+        for label, tally in counts.by_budget.items():
+            total = self.budget_counts.setdefault(label, {"evaluated": 0, "eval_s": 0.0})
+            total["evaluated"] += int(tally["evaluated"])
+            total["eval_s"] = round(total["eval_s"] + tally["eval_s"], 3)
         stats = generation_stats(generation, self.population, self.cache, counts,
                                  time.perf_counter() - start, self.task.direction)
         self.history.append(stats)
@@ -217,6 +240,7 @@ class Search:
         self.dir.write_checkpoint({
             "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
             "generation": self.generation, "counters": self.counters, "history": self.history,
+            "budget_counts": self.budget_counts,
             "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key} for ind in self.population],
             "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
 
@@ -228,17 +252,20 @@ class Search:
         self.scorer.cache = self.cache
         self._rng = set_rng_states(data.get("rng", {}), set_python=False)
         self.population = restore_population(data.get("population"), self.mp, self.cache,
-                                                           self.dedup, self.task.direction)
+                                             self.dedup, self.task.direction, self.levels)
         self.generation = int(data["generation"])
         self.counters = {k: int(data.get("counters", {}).get(k, 0)) for k in COUNTERS}
         self.history = list(data.get("history", []))
+        self.budget_counts = {str(k): {"evaluated": int(v["evaluated"]), "eval_s": float(v["eval_s"])}
+                              for k, v in dict(data.get("budget_counts", {})).items()}
         log.info("resumed %s at generation %d", self.dir.path, self.generation)
 
     def _write_results(self) -> SearchResult:
         """Hall of fame, Pareto front, summary."""
-        entries, direction = list(self.cache), self.task.direction
+        entries, direction = self.cache.full(), self.task.direction
         summary = {"run_id": self.run_id, "name": self.name, "generation": self.generation,
-                   "settings_key": self.settings_key, "counters": self.counters, "registry": self.registry.url}
+                   "settings_key": self.settings_key, "counters": self.counters, "registry": self.registry.url,
+                   "budget_counts": self.budget_counts}
         paths = write_results(self.dir.results, entries, direction, self.config.hall_of_fame, summary)
         return SearchResult(self.run_id, self.dir.path, self.generation, self.counters,
                             hall_of_fame(entries, direction, self.config.hall_of_fame),

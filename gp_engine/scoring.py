@@ -1,5 +1,6 @@
 """One generation's scoring: dedup against the run cache and the registry, evaluate the rest
-through the map, record every evaluation and lineage edge in the registry.
+through the map (reduced budgets first when the search is multi-fidelity, ``gp_engine.fidelity``),
+record every evaluation and lineage edge in the registry.
 
 A generation interrupted half-way re-uses what it recorded: on the rerun those metrics are found
 in the registry under this run id and count as this run's evaluations, not as new ones.
@@ -9,15 +10,24 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from evaluators.base import worst
 from gp_engine.cache import CacheEntry, FitnessCache
-from gp_engine.maps.base import EvalMap
+from gp_engine.fidelity import Budget, successive_halving
 from primitives.metric import Metric, text_hash
 
 log = logging.getLogger(__name__)
 NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
+
+
+class Result(NamedTuple):
+    """One score of a candidate at some budget."""
+
+    value: float
+    ok: bool
+    reason: str | None
+    wall_s: float | None
 
 
 @dataclass
@@ -34,7 +44,11 @@ class Candidate:
 
 @dataclass
 class Counts:
-    """Per-generation tallies (``restored`` = found recorded by this run before a restart)."""
+    """Per-generation tallies (``restored`` = found recorded by this run before a restart).
+
+    ``evaluated`` counts evaluations at every budget; ``by_budget`` splits evaluations and their
+    seconds by budget label ("full" or a reduced budget such as "eval_tokens=512").
+    """
 
     evaluated: int = 0
     skipped_cache: int = 0
@@ -43,7 +57,13 @@ class Counts:
     invalid: int = 0
     restored: int = 0
     eval_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    by_budget: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def tally(self, label: str, wall_s: float | None) -> None:
+        """One evaluation at a budget."""
+        entry = self.by_budget.setdefault(label, {"evaluated": 0, "eval_s": 0.0})
+        entry["evaluated"] += 1
+        entry["eval_s"] += float(wall_s or 0.0)
 
 
 def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Metric] = (), operator: str = "init") -> Candidate:
@@ -60,45 +80,77 @@ def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Metric] = (), 
 class Scorer:
     """Scores candidates for one run: cache, registry lookups, the map, and registry records."""
 
-    def __init__(self, *, registry: Any, run_id: str, settings: dict, settings_key: str, dedup: str,
-                 direction: str, eval_map: EvalMap, cache: FitnessCache, versions: dict, device: str | None) -> None:
-        self.registry, self.run_id, self.settings, self.key = registry, run_id, settings, settings_key
-        self.dedup, self.direction, self.map, self.cache = dedup, direction, eval_map, cache
+    def __init__(self, *, registry: Any, run_id: str, budget: Budget, dedup: str, direction: str,
+                 cache: FitnessCache, versions: dict, device: str | None,
+                 reduced: Sequence[Budget] = (), eta: float = 3.0) -> None:
+        self.registry, self.run_id, self.budget = registry, run_id, budget
+        self.dedup, self.direction, self.cache = dedup, direction, cache
         self.versions, self.device = versions, device
+        self.reduced, self.eta = list(reduced), float(eta)
 
-    def _entry(self, c: Candidate, value: float, ok: bool, reason: str | None, wall: float | None,
-               source: str, generation: int) -> CacheEntry:
+    def entry(self, c: Candidate, fit: Result, source: str, generation: int,
+              budget: str | None = None) -> CacheEntry:
+        """The cache entry of a candidate's score (``budget``: the reduced budget it stopped at)."""
         m = c.metric
         return CacheEntry(c.key, m.hash if m else c.key, m.canonical if m else c.text,
-                          m.complexity if m else 0, value if ok else worst(self.direction), ok, reason,
-                          wall, source, generation)
+                          m.complexity if m else 0, fit.value if fit.ok else worst(self.direction), fit.ok,
+                          fit.reason, fit.wall_s, source, generation, budget)
+
+    def find(self, c: Candidate, budget: Budget) -> tuple[Result, bool] | None:
+        """(result, recorded by this run) if this metric class was scored under a budget's settings."""
+        row = self.registry.find_evaluation(c.key, budget.key, by_rank_hash=self.dedup == "rank")
+        if row is None:
+            return None
+        value = row.score if row.ok and row.score is not None else worst(self.direction)
+        return Result(value, bool(row.ok), row.reason, row.wall_s), row.run_id == self.run_id
 
     def _lookup(self, c: Candidate, generation: int, counts: Counts) -> bool:
-        """Take the fitness from the registry if this metric class was scored under these settings."""
-        row = self.registry.find_evaluation(c.key, self.key, by_rank_hash=self.dedup == "rank")
-        if row is None:
+        """Take the fitness from the registry if this metric class was scored at the full budget."""
+        found = self.find(c, self.budget)
+        if found is None:
             return False
-        mine = row.run_id == self.run_id
-        value = row.score if row.ok and row.score is not None else worst(self.direction)
+        fit, mine = found
         source = ("constant" if c.metric is not None and not c.metric.operands else "evaluated") if mine else "registry"
-        entry = self._entry(c, value, row.ok, row.reason, row.wall_s, source, generation)
-        self.cache.add(entry)
+        self.cache.add(self.entry(c, fit, source, generation))
         if mine:
             counts.evaluated += 1
             counts.restored += 1
-            counts.failed += 0 if row.ok else 1
+            counts.failed += 0 if fit.ok else 1
         else:
             counts.skipped_registry += 1
         return True
 
-    def _record(self, c: Candidate, value: float, ok: bool, reason: str | None, wall: float,
-                source: str, generation: int, counts: Counts) -> None:
+    def record(self, c: Candidate, fit: Result, budget: Budget, counts: Counts) -> None:
+        """Store one evaluation at a budget in the registry and count it."""
         assert c.metric is not None
-        self.registry.record_evaluation(c.metric, self.settings, value if ok else None, ok, reason, wall,
-                                        self.device, run_id=self.run_id, versions=self.versions)
-        self.cache.add(self._entry(c, value, ok, reason, wall, source, generation))
+        self.registry.record_evaluation(c.metric, budget.settings, fit.value if fit.ok else None, fit.ok,
+                                        fit.reason, fit.wall_s, self.device, run_id=self.run_id,
+                                        versions=self.versions)
         counts.evaluated += 1
-        counts.failed += 0 if ok else 1
+        counts.failed += 0 if fit.ok else 1
+
+    def evaluate(self, todo: Sequence[Candidate], budget: Budget, generation: int, counts: Counts,
+                 done: Callable[[int, Result], None]) -> None:
+        """Score candidates through a budget's map, record each, then call ``done(i, result)``."""
+        start = time.perf_counter()
+        last_note, finished = [start], [0]
+
+        def on_result(i: int, fit: Any) -> None:
+            result = Result(fit.value, fit.ok, fit.reason, fit.wall_s)
+            self.record(todo[i], result, budget, counts)
+            counts.tally(budget.name, fit.wall_s)
+            done(i, result)
+            now, finished[0] = time.perf_counter(), finished[0] + 1
+            if now - last_note[0] < NOTE_EVERY_S:  # fast tasks: one progress line per interval
+                return
+            last_note[0] = now
+            value = f"{fit.value:.6g}" if fit.ok else f"failed ({fit.reason})"
+            log.info("gen %d eval %d/%d [%s] %s %s (%.3g s)", generation, finished[0], len(todo), budget.name,
+                     value, todo[i].metric.canonical, fit.wall_s or 0.0)
+
+        if todo:
+            budget.eval_map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]
+        counts.eval_s += time.perf_counter() - start
 
     def score(self, candidates: Sequence[Candidate], generation: int) -> Counts:
         """Fill the cache for every candidate's key; record lineage of the made ones."""
@@ -111,31 +163,19 @@ class Scorer:
                 continue
             seen.add(c.key)
             if c.metric is None:
-                self.cache.add(self._entry(c, 0.0, False, c.error, 0.0, "invalid", generation))
+                self.cache.add(self.entry(c, Result(0.0, False, c.error, 0.0), "invalid", generation))
                 counts.invalid += 1
             elif not self._lookup(c, generation, counts):
                 if not c.metric.operands:
-                    self._record(c, 0.0, False, "constant: the metric uses no operand", 0.0,
-                                 "constant", generation, counts)
+                    constant = Result(0.0, False, "constant: the metric uses no operand", 0.0)
+                    self.record(c, constant, self.budget, counts)
+                    self.cache.add(self.entry(c, constant, "constant", generation))
                 else:
                     todo.append(c)
-        start = time.perf_counter()
-
-        last_note, done = [start], [0]
-
-        def on_result(i: int, fit: Any) -> None:
-            self._record(todo[i], fit.value, fit.ok, fit.reason, fit.wall_s, "evaluated", generation, counts)
-            now, done[0] = time.perf_counter(), done[0] + 1
-            if now - last_note[0] < NOTE_EVERY_S:  # fast tasks: one progress line per interval
-                return
-            last_note[0] = now
-            value = f"{fit.value:.6g}" if fit.ok else f"failed ({fit.reason})"
-            log.info("gen %d eval %d/%d %s %s (%.3g s)", generation, done[0], len(todo), value,
-                     todo[i].metric.canonical, fit.wall_s or 0.0)
-
-        if todo:
-            self.map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]
-        counts.eval_s = time.perf_counter() - start
+        for budget in self.reduced:  # cheaper budgets first: only the best go on
+            todo = successive_halving(self, todo, budget, generation, counts)
+        self.evaluate(todo, self.budget, generation, counts,
+                      lambda i, fit: self.cache.add(self.entry(todo[i], fit, "evaluated", generation)))
         self._lineage(candidates, generation)
         return counts
 

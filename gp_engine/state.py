@@ -1,7 +1,6 @@
 """Pieces of the loop's state: the dedup mode, per-generation stats, population restore, results."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,7 +44,7 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
                      wall_s: float, direction: str) -> dict[str, Any]:
     """One JSON-ready line of progress for a generation."""
     entries = [cache[ind.key] for ind in population if ind.key is not None]
-    ok = [e for e in entries if e.ok]
+    ok = [e for e in entries if e.ok and e.full]  # values of reduced budgets are not comparable
     sign = -1.0 if direction == "max" else 1.0
     best = min(ok, key=lambda e: (sign * e.value, e.complexity, e.hash)) if ok else None
     return {
@@ -64,12 +63,13 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
 
 
 def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: str,
-                       direction: str) -> list[Individual]:
+                       direction: str, levels: Mapping[str | None, int]) -> list[Individual]:
     """Individuals from checkpoint text (our grammar), with fitness from the cache; keys re-checked."""
     if not isinstance(items, list) or not items:
         raise CheckpointError("checkpoint has no population")
+    from gp_engine.fidelity import selection_values
+
     population: list[Individual] = []
-    worst = -math.inf if direction == "max" else math.inf
     for item in items:
         try:
             text, key = str(item["text"]), str(item["key"])
@@ -83,8 +83,7 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
             ind.metric = Metric(tree)
             if (ind.metric.rank_hash if dedup == "rank" else ind.metric.hash) != key:
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
-        entry = cache[key]
         ind.key = key
-        ind.fitness.values = (entry.value if entry.ok else worst,)
+        ind.fitness.values = selection_values(cache[key], dict(levels), direction)
         population.append(ind)
     return population

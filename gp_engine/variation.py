@@ -19,16 +19,23 @@ WORST = float("-inf")  # weighted fitness of a failed candidate: loses every com
 
 
 class Fitness(base.Fitness):
-    """One weighted objective; the weight (+1 max, -1 min) is set per instance."""
+    """(budget level reached, value at that budget), compared in that order: a candidate scored at
+    a higher budget beats any that stopped lower (level 0 everywhere without multi-fidelity). The
+    value's weight (+1 max, -1 min) is set per instance."""
 
-    weights = (1.0,)
+    weights = (1.0, 1.0)
 
-    def __init__(self, direction: str = "max", value: float | None = None) -> None:
-        self.weights = (1.0,) if direction == "max" else (-1.0,)
-        super().__init__(() if value is None else (value,))
+    def __init__(self, direction: str = "max", values: tuple[float, float] | None = None) -> None:
+        self.weights = (1.0, 1.0) if direction == "max" else (1.0, -1.0)
+        super().__init__(() if values is None else values)
+
+    @property
+    def direction(self) -> str:
+        """"max" or "min" for the value."""
+        return "max" if self.weights[1] > 0 else "min"
 
     def __deepcopy__(self, memo: dict) -> "Fitness":
-        copy_ = Fitness("max" if self.weights[0] > 0 else "min")
+        copy_ = Fitness(self.direction)
         copy_.wvalues = self.wvalues
         return copy_
 
@@ -44,7 +51,7 @@ class Individual(gp.PrimitiveTree):
 
     def clone(self) -> "Individual":
         """A copy sharing primitives, with a copied fitness and key."""
-        other = Individual(list(self), "max" if self.fitness.weights[0] > 0 else "min")
+        other = Individual(list(self), self.fitness.direction)
         if self.fitness.valid:
             other.fitness.values = self.fitness.values
         other.key, other.metric = self.key, self.metric
@@ -97,7 +104,7 @@ class Variation:
 
     def elites(self, population: Sequence[Individual]) -> list[int]:
         """Indices of the best ``elite`` individuals with distinct keys (ties: lower index)."""
-        order = sorted(range(len(population)), key=lambda i: (-population[i].fitness.wvalues[0], i))
+        order = sorted(range(len(population)), key=lambda i: (tuple(-w for w in population[i].fitness.wvalues), i))
         chosen: list[int] = []
         seen: set[str | None] = set()
         for i in order:

@@ -34,7 +34,7 @@ class MLPPruneTask(Task):
     def __init__(self, sparsity: float = 0.9, group: str = "row", layers: str = "hidden",
                  operands: tuple[str, ...] | list[str] = ("W", "G", "X"), seed: int = 0,
                  hidden: tuple[int, ...] | list[int] = (128, 64), epochs: int = 150,
-                 calib_samples: int = 256) -> None:
+                 calib_samples: int = 256, eval_fraction: float = 1.0) -> None:
         if isinstance(operands, str):
             operands = tuple(o.strip() for o in operands.split(",") if o.strip())
         if isinstance(hidden, str):
@@ -46,6 +46,9 @@ class MLPPruneTask(Task):
         bad = [o for o in operands if o not in ALL_OPERANDS]
         if bad or not operands:
             raise ValueError(f"mlp-prune operands must be among {ALL_OPERANDS}, got {list(operands)}")
+        if not 0 < float(eval_fraction) <= 1:
+            raise ValueError(f"eval_fraction must be in (0, 1], got {eval_fraction!r}")
+        self.eval_fraction = float(eval_fraction)
         self.layers = layers
         self.operands = tuple(operands)
         self.cfg = DigitsConfig(hidden=tuple(int(h) for h in hidden), seed=int(seed), epochs=int(epochs),
@@ -64,11 +67,17 @@ class MLPPruneTask(Task):
     def settings(self) -> dict[str, Any]:
         """Everything that changes a score."""
         sizes = "-".join(str(s) for s in (64, *self.cfg.hidden, 10))
+        budget: dict[str, Any] = {"calib_samples": self.cfg.calib_samples, "epochs": self.cfg.epochs,
+                                  "seed": self.cfg.seed}
+        if self.eval_fraction < 1:  # the full test set keeps the settings of earlier registries
+            budget["eval_fraction"] = self.eval_fraction
         return {"task": self.name, "model": f"digits-mlp-{sizes}", "dataset": "sklearn-digits",
-                "sparsity": self.sparsity, "granularity": self.group,
-                "budget": {"calib_samples": self.cfg.calib_samples, "epochs": self.cfg.epochs,
-                           "seed": self.cfg.seed},
+                "sparsity": self.sparsity, "granularity": self.group, "budget": budget,
                 "layers": self.layers, "operands": list(self.operands)}
+
+    def budget_options(self, fraction: float) -> dict[str, Any]:
+        """Evaluate on the leading ``fraction`` of this task's test samples."""
+        return {"eval_fraction": self.eval_fraction * float(fraction)}
 
     def prepare(self) -> None:
         """Load or train the model, compute operands (idempotent)."""
@@ -81,8 +90,10 @@ class MLPPruneTask(Task):
         self._pruned = names if self.layers == "all" else names[:-1]
         self._linears = linear_layers(model)
         self._model = model
+        n_eval = max(1, round(self.eval_fraction * len(self.data.y_test)))
+        self._x_eval, self._y_eval = self.data.x_test[:n_eval], self.data.y_test[:n_eval]
         with one_thread():
-            self.dense_accuracy = accuracy(model, self.data.x_test, self.data.y_test)
+            self.dense_accuracy = accuracy(model, self._x_eval, self._y_eval)
 
     def _evaluate_with(self, scores: dict[str, torch.Tensor]) -> float:
         """Accuracy with masks from per-layer scores applied; weights restored afterwards."""
@@ -95,7 +106,7 @@ class MLPPruneTask(Task):
             with torch.no_grad():
                 for n, mask in masks.items():
                     self._linears[n].weight.mul_(mask)
-            return accuracy(self._model, self.data.x_test, self.data.y_test)  # type: ignore[arg-type]
+            return accuracy(self._model, self._x_eval, self._y_eval)  # type: ignore[arg-type]
         finally:
             with torch.no_grad():
                 for n, w in saved.items():

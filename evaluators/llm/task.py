@@ -102,18 +102,40 @@ class LLMPruneTask(PreparedTask):
         return _Prepared(self.config)
 
     def variant(self, **changes: Any) -> LLMPruneTask:
-        """A task with other sparsity, group or mode sharing this one's prepared model and operands."""
-        if set(changes) - {"sparsity", "group", "aggregate", "mode"}:
-            raise ValueError("a variant may change only sparsity, group, aggregate and mode; make a new task otherwise")
+        """A task with other sparsity, group, mode or fewer leading evaluation tokens sharing this
+        one's prepared model and operands."""
+        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens"}:
+            raise ValueError("a variant may change only sparsity, group, aggregate, mode and eval_tokens; "
+                             "make a new task otherwise")
         other = LLMPruneTask(self.config, **changes)
+        if "eval_tokens" in changes and not self._leading_subset(other.config):
+            raise ValueError("a variant shares evaluation windows only as the first windows of this task's "
+                             "(eval_select 'first', no more tokens than this task)")
         other._state = self._state
         return other
+
+    def _leading_subset(self, other: LLMTaskConfig) -> bool:
+        """True when ``other`` evaluates on the leading windows of this task's evaluation windows."""
+        mine, theirs = self.config.eval_windows, other.eval_windows
+        return self.config.eval_select == "first" and (mine is None or (theirs is not None and theirs <= mine))
+
+    def budget_options(self, fraction: float) -> dict[str, Any]:
+        """Evaluate on the leading ``fraction`` of the evaluation tokens (whole windows, at least one)."""
+        cfg = self.config
+        if cfg.eval_tokens is None:
+            raise ValueError("multi-fidelity needs a fixed eval_tokens (not every window of the text)")
+        windows = max(1, round(cfg.eval_tokens * fraction / cfg.eval_length))
+        return {"eval_tokens": windows * cfg.eval_length}
+
+    def evaluation_windows(self) -> Any:
+        """The token windows this task evaluates on (the leading ones of a shared state)."""
+        return self.state.eval[: self.config.eval_windows]
 
     def perplexity(self) -> float:
         """Perplexity of the model as it is now on the evaluation windows."""
         from .perplexity import perplexity
 
-        return perplexity(self.state.model, self.state.eval, self.config.eval_batch)
+        return perplexity(self.state.model, self.evaluation_windows(), self.config.eval_batch)
 
     def dense_perplexity(self) -> float:
         """Perplexity of the unpruned model."""
@@ -187,7 +209,7 @@ class LLMPruneTask(PreparedTask):
             restore(st.layers, st.dense)
         wall = time.perf_counter() - start
         info = {**details, "sparsity": pruned / max(total, 1), "prune_s": pruned_at - start, "eval_s": eval_s,
-                "eval_tokens": int(st.eval.numel())}
+                "eval_tokens": int(self.evaluation_windows().numel())}
         if not math.isfinite(ppl):
             return Fitness.failed(self.direction, "perplexity is not finite", wall, **info)
         return Fitness(ppl, True, None, wall, info)
