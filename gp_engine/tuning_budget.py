@@ -5,12 +5,14 @@ registry because an earlier run (another trial or seed) scored them under the sa
 registry hit gives the run exactly the value the task would have computed, so a run's trajectory
 and stopping point are the same whether it starts from an empty registry or a full one: sharing
 the registry saves time, never buys a trial extra information. Repeats inside a run (elites,
-unvaried copies) are free and not counted.
+unvaried copies) are free and not counted. With reduced fidelities (``SearchConfig.fidelity``)
+every evaluation counts, at whatever budget it ran.
 
 The run stops after the first generation that reaches the budget (it may pass it by less than
 one population). It advances in chunks, each one ``Search.run`` on the same run folder (a resumed
 run equals an uninterrupted one); a chunk never runs past the budget, since a generation scores
-at most one population of new metrics. Between chunks the caller may stop a hopeless run.
+at most one population of new metrics (per fidelity). Between chunks the caller may stop a
+hopeless run.
 """
 from __future__ import annotations
 
@@ -86,6 +88,7 @@ def run_budgeted(config: SearchConfig, run_dir: Path, *, budget: int, registry: 
     from gp_engine.rundir import RunDir
 
     start, better = time.perf_counter(), _better(task.direction)
+    per_generation = config.population * (1 + len(getattr(config, "fidelity", ())))  # most it can score
     limit = MAX_GENERATIONS_FACTOR * math.ceil(budget / config.population)
     state: dict[str, Any] = {"scored": 0, "best": None}
 
@@ -109,7 +112,7 @@ def run_budgeted(config: SearchConfig, run_dir: Path, *, budget: int, registry: 
     generation, stopped = int(checkpoint["generation"]) if checkpoint else -1, False
     while True:
         gap = budget - state["scored"]
-        target = max(generation, 0) if gap <= 0 else generation + max(1, gap // config.population)
+        target = max(generation, 0) if gap <= 0 else generation + max(1, gap // per_generation)
         with Search(config.replace(generations=target), run_dir, registry=registry, task=task,
                     eval_map=eval_map, name=run_dir.name) as search:
             result = search.run(on_generation=track)

@@ -25,7 +25,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
             "evaluated": sum(r.get("evaluated", 0) for r in runs),
             "from_registry": sum(r.get("from_registry", 0) for r in runs),
             "seeds_done": sum(1 for r in runs if not r.get("stopped")),
-            "wall_s": round((t.duration.total_seconds() if t.duration else 0.0), 1),
+            "wall_s": round((t.duration.total_seconds() if t.duration else 0.0), 1), "runs": runs,
         })
     return rows
 
