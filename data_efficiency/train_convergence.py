@@ -7,6 +7,7 @@ each fraction and seed (``recsys_point.train_point``) and applies the plateau-wi
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -65,6 +66,12 @@ class TrainingConvergence:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN, such as the last point's gain bound, as None)."""
         return _finite(asdict(self))
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> "TrainingConvergence":
+        """The result back from ``to_dict`` (JSON)."""
+        return cls(**{**saved, "fractions": tuple(saved["fractions"]), "seeds": tuple(saved["seeds"]),
+                      "gain_lcb": tuple(math.nan if b is None else b for b in saved["gain_lcb"])})
 
 
 def _finite(value: Any) -> Any:

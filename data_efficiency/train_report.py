@@ -34,7 +34,8 @@ def curve_table(results: Sequence[TrainingConvergence]) -> str:
 
 def point_table(results: Sequence[TrainingConvergence]) -> str:
     """The convergence point of every run, with the settings of its plateau test."""
-    lines = ["| model | strategy | split | seeds | tolerance | window | confidence | point (rate) | kept rows at point |",
+    lines = ["| model | strategy | split | seeds | tolerance | window | confidence | point (rate) | "
+             "kept rows at point |",
              "|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         kept = next((s["kept"] for s in res.summary() if s["rate"] == res.point), None)
@@ -42,6 +43,24 @@ def point_table(results: Sequence[TrainingConvergence]) -> str:
         lines.append(f"| {res.model} | {res.strategy} | {res.split} | {len(res.seeds)} | {res.tolerance:g} | "
                      f"{res.window} | {res.confidence:g} | {point} | {'-' if kept is None else f'{kept:.3f}'} |")
     return "\n".join(lines)
+
+
+def versus_uniform(results: Sequence[TrainingConvergence]) -> str:
+    """Validation AUC minus uniform's at the same rate, model and split, paired by seed (mean ± std)."""
+    base = {(r.model, r.split): r for r in results if r.strategy == "uniform"}
+    lines = ["| model | strategy | split | rate | kept rows (strategy / uniform) | AUC - uniform AUC |",
+             "|---|---|---|---|---|---|"]
+    for res in (r for r in results if r.strategy != "uniform" and (r.model, r.split) in base):
+        ref = {(x["rate"], x["seed"]): x for x in base[(res.model, res.split)].rows}
+        for rate in res.fractions:
+            pairs = [(x, ref[rate, x["seed"]]) for x in res.rows if x["rate"] == rate and (rate, x["seed"]) in ref]
+            if pairs:
+                diff = [a["auc"] - b["auc"] for a, b in pairs]
+                mean, std = statistics.fmean(diff), statistics.stdev(diff) if len(diff) > 1 else 0.0
+                kept = statistics.fmean(a["fraction"] / b["fraction"] for a, b in pairs)
+                lines.append(f"| {res.model} | {res.strategy} | {res.split} | {rate:g} | {kept:.2f} | "
+                             f"{mean:+.4f} ± {std:.4f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def calibration_table(results: Sequence[TrainingConvergence]) -> str:
@@ -77,6 +96,16 @@ def plot(results: Sequence[TrainingConvergence], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def sections(results: Sequence[TrainingConvergence], image: str) -> str:
+    """The report's ``##`` sections: convergence points, AUC by fraction, versus uniform, calibration, the plot."""
+    parts = ["## Convergence points", "", point_table(results), "", "## AUC by fraction", "", curve_table(results)]
+    for title, table in [("Against uniform downsampling at the same rate", versus_uniform(results)),
+                         ("Calibration of negative downsampling (validation)", calibration_table(results))]:
+        if table:
+            parts += ["", f"## {title}", "", table]
+    return "\n".join([*parts, "", f"![validation AUC against the kept share of training rows]({image})", ""])
+
+
 def write_report(result: TrainingConvergence | Sequence[TrainingConvergence], out_dir: Path | str,
                  name: str = "training_convergence", header: str = "") -> dict[str, Path]:
     """Write ``name``.md (tables), ``name``.png (plot) and ``name``.json (rows, settings) under out_dir."""
@@ -86,13 +115,8 @@ def write_report(result: TrainingConvergence | Sequence[TrainingConvergence], ou
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"md": out / f"{name}.md", "png": out / f"{name}.png", "json": out / f"{name}.json"}
-    calib = calibration_table(results)
-    parts = [header or "# Validation AUC against training-data fraction", "", "## Convergence points", "",
-             point_table(results), "", "## AUC by fraction", "", curve_table(results)]
-    if calib:
-        parts += ["", "## Calibration of negative downsampling (validation)", "", calib]
-    parts += ["", f"![validation AUC against the kept share of training rows]({paths['png'].name})", ""]
-    paths["md"].write_text("\n".join(parts))
+    header = header or "# Validation AUC against training-data fraction"
+    paths["md"].write_text(f"{header}\n\n{sections(results, paths['png'].name)}")
     plot(results, paths["png"])
-    paths["json"].write_text(json.dumps([r.to_dict() for r in results], indent=1, default=str))
+    paths["json"].write_text(json.dumps([r.to_dict() for r in results], indent=1))
     return paths

@@ -36,7 +36,8 @@ def downsample(strategies: str = typer.Option("uniform,negatives,time-decay",
     from evaluators.recsys.config import DataConfig
     from evaluators.recsys.models import MODELS
 
-    chosen, grid, seed_list = names(strategies, "--strategies"), floats(fractions, "--fractions"), ints(seeds, "--seeds")
+    chosen, grid = names(strategies, "--strategies"), floats(fractions, "--fractions")
+    seed_list = ints(seeds, "--seeds")
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategy {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
@@ -60,7 +61,8 @@ def downsample(strategies: str = typer.Option("uniform,negatives,time-decay",
 
 
 def isocompute(budgets: str = typer.Option("5e9,2e10,8e10", help="Training-compute budgets in FLOPs."),
-               sizes: str = typer.Option("s,m,l,xl", help="Model sizes: xs, s, m, l, xl or EMBxH1-H2 (e.g. 16x256-128)."),
+               sizes: str = typer.Option("s,m,l,xl", help="Model sizes: xs, s, m, l, xl or EMBxH1-H2 "
+                                                          "(e.g. 16x256-128)."),
                seeds: str = typer.Option("0,1,2", help="Comma-separated seeds (split, sample, init, batch order)."),
                model: str = typer.Option("deepfm", help="deepfm or dlrm."),
                split: str = typer.Option("random", help="random or time."),

@@ -92,7 +92,8 @@ def test_weighted_bce_is_the_mean_of_weight_times_loss(data):
     each = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.y, reduction="none")
     weighted = WeightedSplit(batch.x, batch.bag, batch.dense, batch.y, w)
     assert bce_loss(logits, weighted).item() == pytest.approx((w * each).mean().item(), rel=1e-6)
-    assert isinstance(weighted.take(slice(0, 5)), WeightedSplit) and torch.equal(weighted.take([1, 3]).weight, w[[1, 3]])
+    assert isinstance(weighted.take(slice(0, 5)), WeightedSplit)
+    assert torch.equal(weighted.take([1, 3]).weight, w[[1, 3]])
 
 
 def _trained(data, weight=None):

@@ -83,6 +83,9 @@ def test_report_writes_tables_plot_and_json(tmp_path):
     paths = write_report(res, tmp_path)
     text = paths["md"].read_text()
     assert "| deepfm | negatives | random | 2 | 0.002 | 2 | 0.95 | 0.5 | 0.500 |" in text
-    assert "## Calibration of negative downsampling" in text and paths["png"].stat().st_size > 5000
+    assert "## Calibration of negative downsampling" in text and "## Against uniform" not in text and paths["png"].stat().st_size > 5000
     saved = json.loads(paths["json"].read_text())[0]
     assert saved["point"] == 0.5 and saved["gain_lcb"][-1] is None and len(saved["rows"]) == 6
+    back = TrainingConvergence.from_dict(saved)
+    assert back.fractions == grid and back.point == res.point and back.rows == res.rows
+    assert back.gain_lcb[:2] == res.gain_lcb[:2] and math.isnan(back.gain_lcb[2])
