@@ -36,3 +36,26 @@ def float_budget(rows: int, dim: int, ratio: float) -> int:
 def floats_of_bytes(nbytes: int) -> int:
     """Bytes of non-float state (ids, counters, masks) as float32 equivalents, rounded up."""
     return -(-int(nbytes) // FLOAT_BYTES)
+
+
+SLOT_BYTES = 16  # one sketch slot: int64 id, float32 score, int32 hot row (HotSketch.memory_bytes)
+SKETCH_SCALAR_BYTES = 8  # the sketch's float64 score inserted since the last decay
+
+
+def hot_part(budget: int, dim: int, slots: int, slots_per_row: float, features: int) -> tuple[int, int, int]:
+    """(hot rows H, sketch buckets, floats used) for the most hot rows whose table (H x dim) and
+    sketch (about ``slots_per_row`` slots per hot row, in buckets of ``slots``) fit ``budget`` floats."""
+    if slots_per_row < 1:
+        raise ValueError(f"sketch_slots_per_row must be >= 1 (every hot id holds a slot), got {slots_per_row}")
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        raise ValueError(f"slots must be an integer >= 1, got {slots!r}")
+
+    def sizes(h: int) -> tuple[int, int, int]:
+        buckets = max(1, -(-int(h * slots_per_row) // slots))
+        return h, buckets, h * dim + floats_of_bytes(buckets * slots * SLOT_BYTES + h + SKETCH_SCALAR_BYTES)
+
+    lo, hi = 0, min(features, budget // dim)
+    while lo < hi:  # sizes(h)[2] grows with h: binary search for the largest that fits
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if sizes(mid)[2] <= budget else (lo, mid - 1)
+    return sizes(lo)

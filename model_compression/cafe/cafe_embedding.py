@@ -12,36 +12,17 @@ import torch
 from torch import Tensor, nn
 
 from model_compression.cafe.base import CompressedEmbedding, normal_table
-from model_compression.cafe.budget import check_fraction, floats_of_bytes
+from model_compression.cafe.budget import check_fraction, hot_part
 from model_compression.cafe.hashing import SeededHash
 from model_compression.cafe.hotsketch import HotSketch, InsertReport
 from model_compression.cafe.importance import grad_norm_importance
 from model_compression.cafe.layout import check_ids
 
-SLOT_BYTES = 16  # one sketch slot: int64 id, float32 score, int32 hot row (HotSketch.memory_bytes)
 
+class Lookup(NamedTuple):
+    """The occurrences of one training forward: what importance scores are computed from."""
 
-def hot_part(budget: int, dim: int, slots: int, slots_per_row: float, features: int) -> tuple[int, int, int]:
-    """(hot rows H, sketch buckets, floats used) for the most hot rows whose table (H x dim) and
-    sketch (about ``slots_per_row`` slots per hot row, in buckets of ``slots``) fit ``budget`` floats."""
-    if slots_per_row < 1:
-        raise ValueError(f"sketch_slots_per_row must be >= 1 (every hot id holds a slot), got {slots_per_row}")
-    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
-        raise ValueError(f"slots must be an integer >= 1, got {slots!r}")
-
-    def sizes(h: int) -> tuple[int, int, int]:
-        buckets = max(1, -(-int(h * slots_per_row) // slots))
-        return h, buckets, h * dim + floats_of_bytes(buckets * slots * SLOT_BYTES + h)
-
-    lo, hi = 0, min(features, budget // dim)
-    while lo < hi:  # sizes(h)[2] grows with h: binary search for the largest that fits
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if sizes(mid)[2] <= budget else (lo, mid - 1)
-    return sizes(lo)
-
-
-class _Lookup(NamedTuple):
-    ids: Tensor  # 1-D global ids of the valid occurrences of the last forward
+    ids: Tensor  # 1-D global ids of the valid occurrences, row-major (padding left out)
     emb: Tensor  # (n, k, dim) lookup output, grad retained
     valid: Tensor  # (n, k) mask of valid occurrences
 
@@ -72,7 +53,20 @@ class CAFEEmbedding(CompressedEmbedding):
         self.medium_hash = SeededHash(medium, seed + 1) if multi_level else None
         self.medium = normal_table(medium, dim, std) if multi_level else None
         self.migrated_rows = torch.empty(0, dtype=torch.int64)  # hot rows freed or filled by the last update
-        self._last: _Lookup | None = None
+        self._last: Lookup | None = None
+        for name, tensor in self.sketch.state_tensors().items():  # saved and loaded with the module
+            self.register_buffer(f"sketch_{name}", tensor)
+
+    def _apply(self, fn, recurse: bool = True):  # type: ignore[no-untyped-def]
+        """``.to()`` and friends may replace the buffers: point the sketch at the new ones."""
+        out = super()._apply(fn, recurse)
+        self.sketch.bind({n: getattr(self, f"sketch_{n}") for n in self.sketch.state_tensors()})
+        return out
+
+    @property
+    def last_lookup(self) -> Lookup | None:
+        """The occurrences of the last forward with gradients, until ``update_importance`` consumes them."""
+        return self._last
 
     def is_medium(self, ids: Tensor, state: tuple[Tensor, Tensor] | None = None) -> Tensor:
         """Whether each id's sketch score (from ``state`` = (sketch ids, scores) when given) is >= medium_level * T."""
@@ -97,7 +91,7 @@ class CAFEEmbedding(CompressedEmbedding):
         """Keep the occurrences and their output (grad retained) of a forward that builds a graph."""
         if torch.is_grad_enabled() and emb.requires_grad:
             emb.retain_grad()
-            self._last = _Lookup(ids[valid], emb, valid)
+            self._last = Lookup(ids[valid], emb, valid)
 
     def update_importance(self, ids: Tensor | None = None, scores: Tensor | None = None) -> InsertReport:
         """Insert per-occurrence scores into the sketch and migrate; call after backward, before the step.
@@ -137,4 +131,5 @@ class CAFEEmbedding(CompressedEmbedding):
         return self.sketch.ids[self.sketch.hot >= 0]
 
     def extra_bytes(self) -> int:
+        """The sketch (its buffers): parameters are counted by ``memory_bytes``."""
         return self.sketch.memory_bytes()

@@ -1,6 +1,7 @@
 """HotSketch of CAFE (SIGMOD 2024): a bucketed Space-Saving sketch that finds hot embedding features.
 
-B buckets x S slots of (id, score, hot row); batches use tensor ops, looping only over <= ``rounds`` steps."""
+B buckets x S slots of (id, score, hot row); batches use tensor ops, looping only over <= ``rounds`` steps.
+The whole mutable state is ``state_tensors()``, changed only in place, so a module can hold it as buffers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,11 +67,25 @@ class HotSketch:
         self.scores = torch.zeros((self.B, self.S), dtype=torch.float32)  # 0 in empty slots
         self.hot = torch.full((self.B, self.S), -1, dtype=torch.int32)
         self.free = torch.ones(self.H, dtype=torch.bool)
-        self.since_decay = 0.0  # score inserted since the last decay
+        self.since_decay = torch.zeros((), dtype=torch.float64)  # score inserted since the last decay
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The mutable state by name (slot ids, scores, hot rows, free-row mask, score since the last decay)."""
+        return {"ids": self.ids, "scores": self.scores, "hot": self.hot, "free": self.free,
+                "since_decay": self.since_decay}
+
+    def bind(self, state: dict[str, torch.Tensor]) -> None:
+        """Use these tensors as the state (a module's buffers after ``.to()``); shapes must match."""
+        for name, old in self.state_tensors().items():
+            if state[name].shape != old.shape:
+                raise ValueError(f"sketch state {name!r} has shape {tuple(state[name].shape)}, "
+                                 f"expected {tuple(old.shape)}")
+            setattr(self, name, state[name])
 
     def memory_bytes(self) -> int:
-        """Bytes of the sketch state: B*S*(8 + 4 + 4) for the slots plus H for the free-row mask."""
-        return sum(t.numel() * t.element_size() for t in (self.ids, self.scores, self.hot, self.free))
+        """Bytes of the sketch state: B*S*(8 + 4 + 4) for the slots, H for the free-row mask, 8 for the
+        score since the last decay."""
+        return sum(t.numel() * t.element_size() for t in self.state_tensors().values())
 
     def bucket_of(self, ids) -> torch.Tensor:
         """The bucket of each id (``SeededHash`` of the sketch's seed)."""
@@ -129,7 +144,7 @@ class HotSketch:
         """Multiply scores by decay^n for each full ``decay_every`` of inserted score, then evict
         hot ids now under the threshold (their rows are freed). Returns (n, evicted ids, rows)."""
         self.since_decay += added
-        n = int(self.since_decay // self.decay_every)
+        n = int(float(self.since_decay) // self.decay_every)
         if n == 0:
             return 0, _NONE, _NONE
         self.since_decay -= n * self.decay_every
@@ -170,25 +185,3 @@ class HotSketch:
         order = torch.argsort(torch.where(ids >= 0, sc, -_INF), descending=True, stable=True)
         order = order[: max(0, min(k, int((ids >= 0).sum())))]
         return ids[order], sc[order]
-
-
-class ExactCounter:
-    """Exact per-id score totals in a dict: the slow reference of tests and benchmarks."""
-
-    def __init__(self) -> None:
-        self.totals: dict[int, float] = {}  # id -> total score
-
-    def insert(self, ids, scores) -> None:
-        """Add a batch of (id, score) occurrences (float64 sums per id)."""
-        u, inv = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
-        sums = np.bincount(inv.reshape(-1), weights=np.asarray(scores, dtype=np.float64), minlength=u.size)
-        for k, v in zip(u.tolist(), sums.tolist()):
-            self.totals[k] = self.totals.get(k, 0.0) + v
-
-    def topk(self, k: int) -> list[int]:
-        """The k ids of highest total (ties: lower id)."""
-        return [i for i, _ in sorted(self.totals.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
-
-    def memory_bytes(self) -> int:
-        """A lower bound: 8-byte id + 4-byte score per distinct id, no hash-table overhead."""
-        return 12 * len(self.totals)
