@@ -21,7 +21,15 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
                                                               "benchmarks/cafe/threshold.md)."),
          hot_fraction: float = typer.Option(0.5, help="Share of the budget for hot rows (CAFE and frequency)."),
          importance: str = typer.Option("grad-norm", help="CAFE's per-occurrence score: grad-norm (gradient norm, "
-                                                          "mean 1 per batch) or frequency (1 per occurrence)."),
+                                                          "mean 1 per batch), frequency (1 per occurrence), a "
+                                                          "formula over gnorm, freq, enorm, recency, gdot, perr "
+                                                          "(e.g. 'mul(gnorm, sqrt(enorm))'), or a registry "
+                                                          "metric's name or hash."),
+         registry: Optional[str] = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
+                                                help="Registry URL or SQLite path to look --importance up in "
+                                                     "when it is not a formula [default: ./metricforge.db]."),
+         decay_every: Optional[float] = typer.Option(None, help="Inserted score per sketch decay (x0.99); "
+                                                                "default 10 x buckets x threshold, as CAFE."),
          epochs: Optional[int] = typer.Option(None, help="Training epochs (default: as the dense recsys "
                                                          "model, 7 for deepfm, 5 for dlrm)."),
          max_steps: Optional[int] = typer.Option(None, help="Stop every training after this many steps (smoke runs)."),
@@ -32,14 +40,31 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
     from model_compression.cafe.methods import DEFAULT_THRESHOLD
     from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
 
+    importance = importance_text(importance, registry)
     cfg = CAFEConfig(model=model, ratios=floats(ratios, "--ratios"), methods=names(methods, "--methods"),
                      seeds=ints(seeds, "--seeds"), threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-                     hot_fraction=hot_fraction, importance=importance, split=split, epochs=epochs,
-                     max_steps=max_steps)
+                     hot_fraction=hot_fraction, importance=importance, decay_every=decay_every, split=split,
+                     epochs=epochs, max_steps=max_steps)
     rows = run_cafe(cfg)
     paths = write_results(rows, out, {"config": cfg.to_dict()})
     typer.echo(markdown_tables(aggregate(rows), versus_hash(rows)))
     typer.echo(f"wrote {paths['json']}, {paths['md']}, {paths['plot']}")
+
+
+def importance_text(ref: str, registry: Optional[str]) -> str:
+    """--importance as a built-in name or formula; a registry name or hash becomes its formula text."""
+    from model_compression.cafe.metric_importance import check_importance, resolve_importance
+
+    try:
+        return check_importance(ref.strip())
+    except ValueError as exc:
+        where = registry or "metricforge.db"
+        if "://" not in where and not Path(where).exists():
+            raise ValueError(f"{exc}; and there is no registry at {where} to look it up in") from None
+    from registry import Registry
+
+    with Registry.open(where) as reg:
+        return resolve_importance(ref, reg)
 
 
 def register(app: typer.Typer) -> None:

@@ -65,6 +65,8 @@ OPERANDS: dict[str, Operand] = {
         Operand("freq", "row", True, "embedding row: occurrence count in the training data"),
         Operand("enorm", "row", True, "embedding row: L2 norm of the embedding vector"),
         Operand("recency", "row", True, "embedding row: decayed count, recent occurrences weigh more"),
+        Operand("gdot", "row", True, "embedding occurrence: |gradient . embedding| (first-order loss change)"),
+        Operand("perr", "row", True, "embedding occurrence: |dL/dlogit| of its row times the batch size"),
     )
 }
 

@@ -15,7 +15,7 @@ from model_compression.cafe.budget import check_fraction
 from model_compression.cafe.cafe_embedding import CAFEEmbedding
 from model_compression.cafe.compressed import FrequencyEmbedding, FullEmbedding, HashEmbedding, QREmbedding
 from model_compression.cafe.layout import FieldLayout
-from model_compression.cafe.step_hook import check_importance
+from model_compression.cafe.metric_importance import check_importance
 
 METHODS = ("full", "hash", "qr", "frequency", "cafe", "cafe-ml")
 # CAFE's threshold for MovieLens-100k with mean-1 gradient-norm scores (a 512-row batch inserts ~4096).
@@ -38,17 +38,24 @@ def check_methods(methods: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class MethodOptions:
-    """Settings shared by the hot/cold methods: CAFE's threshold and importance source, the hot share."""
+    """Settings shared by the hot/cold methods: CAFE's threshold, importance source (a built-in name or a
+    formula over the occurrence operands) and sketch decay period, the hot share of the budget.
+
+    ``decay_every`` is the inserted score per decay (x0.99) of the sketch; None couples it to the
+    threshold as CAFE does (10 x buckets x T)."""
 
     threshold: float = DEFAULT_THRESHOLD
     hot_fraction: float = 0.5
     importance: str = "grad-norm"
+    decay_every: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.threshold, bool) or not (float(self.threshold) > 0 and float(self.threshold) < float("inf")):
             raise ValueError(f"threshold must be a finite number > 0, got {self.threshold!r}")
         check_fraction("hot_fraction", self.hot_fraction)
         check_importance(self.importance)
+        if self.decay_every is not None and not (0 < float(self.decay_every) < float("inf")):
+            raise ValueError(f"decay_every must be a finite number > 0 or None, got {self.decay_every!r}")
 
 
 def train_counts(data: Any) -> torch.Tensor:
@@ -76,4 +83,5 @@ def build_embedding(method: str, data: Any, dim: int, std: float, ratio: float, 
         return FrequencyEmbedding(*layout, dim, std, ratio=ratio, counts=counts,
                                   hot_fraction=options.hot_fraction, seed=seed)
     return CAFEEmbedding(*layout, dim, std, ratio=ratio, hot_fraction=options.hot_fraction,
-                         threshold=float(options.threshold), multi_level=method == "cafe-ml", seed=seed)
+                         threshold=float(options.threshold), multi_level=method == "cafe-ml",
+                         decay_every=options.decay_every, seed=seed)

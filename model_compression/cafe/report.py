@@ -1,4 +1,6 @@
-"""Aggregate CAFE-study rows over seeds and write them: JSON, markdown tables, an AUC-vs-ratio plot per model."""
+"""Aggregate CAFE-study rows over seeds and write them: JSON, markdown tables, an AUC-vs-ratio plot per model.
+
+Rows are grouped by (model, variant, ratio); a row without a variant label is labelled by its method."""
 from __future__ import annotations
 
 import json
@@ -11,25 +13,43 @@ from model_compression.cafe.methods import METHODS
 from model_compression.seed_summary import mean_std, summarize_seeds
 from model_compression.figures import finish_panel, panel_row, save_figure
 
-KEY = ("model", "method", "ratio")
+KEY = ("model", "variant", "ratio")
+SETTINGS = ("method", "importance", "hot_fraction", "threshold", "decay_every")
 MEANS = ("memory_bytes", "memory_floats", "budget_floats", "full_floats", "first_order_floats", "peak_floats",
          "hot_rows", "hot_used", "promotions", "evictions", "samples_per_s", "train_s")
 CAFE_METHODS = ("cafe", "cafe-ml")
 
 
 def _order(a: dict[str, Any]) -> tuple:
-    return a["model"], -a["ratio"], METHODS.index(a["method"]) if a["method"] in METHODS else 99
+    return a["model"], -a["ratio"], METHODS.index(a["method"]) if a["method"] in METHODS else 99, a["variant"]
+
+
+def _label(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its variant label (the method when it has none)."""
+    return row if "variant" in row else {**row, "variant": row["method"]}
+
+
+def describe(a: dict[str, Any]) -> str:
+    """Importance and hot settings of a hot/cold variant, for tables and legends ('' for the others)."""
+    if a["method"] not in (*CAFE_METHODS, "frequency") or "hot_fraction" not in a:
+        return ""
+    text = f"hot {a['hot_fraction']:g}"
+    if a["method"] in CAFE_METHODS:
+        decay = "" if a.get("decay_every") is None else f", decay/{a['decay_every']:g}"
+        text = f"{a.get('importance', 'grad-norm')}; {text}, T {a['threshold']:g}{decay}"
+    return text
 
 
 def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (model, method, ratio): AUC/log-loss mean and std over the seeds that ran, other means;
     a group whose every seed was skipped keeps the reason."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in map(_label, rows):
         groups.setdefault(tuple(row[k] for k in KEY), []).append(row)
     out = []
     for key, members in groups.items():
         agg: dict[str, Any] = dict(zip(KEY, key))
+        agg.update({k: members[0][k] for k in SETTINGS if k in members[0]})
         ok = [r for r in members if r.get("status") == "ok"]
         agg["seeds"] = sorted(r["seed"] for r in ok)
         if not ok:
@@ -40,42 +60,49 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (model, CAFE method, ratio): AUC minus the hash AUC (paired by seed, mean ± std) and the
-    throughput ratio method / hash (mean of the per-seed ratios)."""
-    ok = {(r["model"], r["method"], r["ratio"], r["seed"]): r for r in rows if r.get("status") == "ok"}
-    pairs: dict[tuple, list[tuple[float, float]]] = {}
-    for (model, method, ratio, seed), r in ok.items():
+    """Per (model, variant, ratio) of the hot/cold methods: AUC minus the hash AUC (paired by seed: mean ±
+    std, and every seed's difference) and the throughput ratio variant / hash (mean of the per-seed ratios)."""
+    ok = {(r["model"], r["variant"], r["ratio"], r["seed"]): r for r in map(_label, rows) if r.get("status") == "ok"}
+    pairs: dict[tuple, list[tuple[int, float, float]]] = {}
+    methods: dict[tuple, str] = {}
+    for (model, variant, ratio, seed), r in ok.items():
         base = ok.get((model, "hash", ratio, seed))
-        if method in CAFE_METHODS and base is not None:
-            pairs.setdefault((model, method, ratio), []).append(
-                (r["auc"] - base["auc"], r["samples_per_s"] / base["samples_per_s"]))
+        if r["method"] in (*CAFE_METHODS, "frequency") and base is not None:
+            pairs.setdefault((model, variant, ratio), []).append(
+                (seed, r["auc"] - base["auc"], r["samples_per_s"] / base["samples_per_s"]))
+            methods[(model, variant, ratio)] = r["method"]
     out = []
-    for (model, method, ratio), values in pairs.items():
-        diff, diff_std = mean_std([d for d, _ in values])
-        out.append({"model": model, "method": method, "ratio": ratio, "seeds": len(values), "auc_minus_hash": diff,
-                    "auc_minus_hash_std": diff_std, "throughput_vs_hash": statistics.fmean(t for _, t in values)})
+    for (model, variant, ratio), values in pairs.items():
+        values.sort()
+        diff, diff_std = mean_std([d for _, d, _ in values])
+        out.append({"model": model, "variant": variant, "method": methods[(model, variant, ratio)], "ratio": ratio,
+                    "seeds": len(values), "auc_minus_hash": diff, "auc_minus_hash_std": diff_std,
+                    "per_seed": {s: d for s, d, _ in values},
+                    "throughput_vs_hash": statistics.fmean(t for _, _, t in values)})
     return sorted(out, key=_order)
 
 
 def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any]]) -> str:
     """The per-(method, ratio) table and the CAFE-versus-hash table, in markdown."""
-    head = ("| model | method | ratio | AUC mean ± std | log-loss | seeds | floats used / budget | bytes | "
+    head = ("| model | variant | ratio | AUC mean ± std | settings | log-loss | seeds | floats used / budget | bytes | "
             "hot rows used / H | samples/s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for a in agg:
         if a["status"] != "ok":
-            lines.append(f"| {a['model']} | {a['method']} | {a['ratio']:g} | skipped: {a['reason']} | | | | | | |")
+            lines.append(f"| {a['model']} | {a['variant']} | {a['ratio']:g} | skipped: {a['reason']} | | | | | | | |")
             continue
         hot = f"{a['hot_used']:.0f} / {a['hot_rows']:.0f}" if "hot_rows" in a else ""
-        lines.append(f"| {a['model']} | {a['method']} | {a['ratio']:g} | {a['auc_mean']:.4f} ± {a['auc_std']:.4f} | "
+        lines.append(f"| {a['model']} | {a['variant']} | {a['ratio']:g} | {a['auc_mean']:.4f} ± {a['auc_std']:.4f} | "
+                     f"{describe(a)} | "
                      f"{a['logloss_mean']:.4f} | {len(a['seeds'])} | "
                      f"{a['memory_floats']:,.0f} / {a['budget_floats']:,.0f} | "
                      f"{a['memory_bytes']:,.0f} | {hot} | {a['samples_per_s']:,.0f} |")
     if diffs:
-        lines += ["", "| model | method | ratio | AUC minus hash (paired by seed) | throughput / hash |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {d['model']} | {d['method']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
-                  f"{d['auc_minus_hash_std']:.4f} | {d['throughput_vs_hash']:.2f} |" for d in diffs]
+        lines += ["", "| model | variant | ratio | AUC minus hash (paired by seed) | per seed | throughput / hash |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {d['model']} | {d['variant']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
+                  f"{d['auc_minus_hash_std']:.4f} | {' '.join(f'{v:+.4f}' for v in d['per_seed'].values())} | "
+                  f"{d['throughput_vs_hash']:.2f} |" for d in diffs]
     return "\n".join(lines) + "\n"
 
 
@@ -86,13 +113,17 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     fig, axes = panel_row(len(models))
     for ax, model in zip(axes, models):
         ok = [a for a in agg if a["model"] == model and a["status"] == "ok"]
-        for method in sorted({a["method"] for a in ok}, key=lambda m: METHODS.index(m) if m in METHODS else 99):
-            pts = sorted((a["ratio"], a["auc_mean"], a["auc_std"]) for a in ok if a["method"] == method)
-            if method == "full":
+        for variant in dict.fromkeys(a["variant"] for a in ok):
+            mine = [a for a in ok if a["variant"] == variant]
+            pts = sorted((a["ratio"], a["auc_mean"], a["auc_std"]) for a in mine)
+            if mine[0]["method"] == "full":
                 ax.axhline(pts[0][1], color="black", linestyle="--", label="full (ratio 1)")
                 continue
             xs, ys, es = zip(*pts)
-            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=method)
+            importance = mine[0].get("importance", "grad-norm")
+            shown = importance if len(importance) <= 32 else importance[:30] + "..."
+            label = variant if mine[0]["method"] not in CAFE_METHODS else f"{variant} ({shown})"
+            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label)
         ax.set_xscale("log")
         ticks = sorted({a["ratio"] for a in ok if a["method"] != "full"})
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])

@@ -1,54 +1,54 @@
 """CAFE's part of a training step, as a ``train(..., before_step=...)`` hook: after the backward pass,
-score the batch's occurrences, update the sketch (migrating hot rows), reset the optimizer state of
-the migrated rows, and watch that the module never leaves its memory budget."""
+score the batch's occurrences (a built-in source or any metric over the occurrence operands), update
+the sketch (migrating hot rows), reset the optimizer state of the migrated rows, and watch that the
+module never leaves its memory budget."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from model_compression.cafe.cafe_embedding import CAFEEmbedding
-from model_compression.cafe.importance import grad_norm_importance
+from model_compression.cafe.importance import IMPORTANCE, unit_importance
+from model_compression.cafe.metric_importance import check_importance, is_constant, make_scorer
+from primitives.metric import Metric
 
-Importance = Callable[[Tensor, Tensor], Tensor]
-
-
-def unit_importance(output: Tensor, valid: Tensor) -> Tensor:
-    """Score 1 per valid occurrence, so the sketch counts occurrences (frequency) instead of gradients."""
-    return torch.ones(int(valid.sum()), dtype=output.dtype)
-
-
-IMPORTANCE: dict[str, Importance] = {"grad-norm": grad_norm_importance, "frequency": unit_importance}
-
-
-def check_importance(name: str) -> str:
-    """The importance source's name; ValueError listing the choices otherwise."""
-    if name not in IMPORTANCE:
-        raise ValueError(f"unknown importance source {name!r}: expected one of {', '.join(IMPORTANCE)}")
-    return name
+__all__ = ["CAFEStepHook", "IMPORTANCE", "check_importance", "unit_importance"]
 
 
 class CAFEStepHook:
     """``before_step(model, optimizer)`` for one ``CAFEEmbedding``: importance, migration, Adam row reset.
 
-    Keeps counts of what happened (steps, promotions, evictions, the first step at which every hot row
-    was in use) and the peak memory; raises RuntimeError the moment memory exceeds the budget.
-    ``watch(hook)``, when given, runs at the end of every call (tests and studies look inside there)."""
+    ``importance`` is "grad-norm", "frequency", a formula over the occurrence operands or a Metric;
+    ``model`` (for ``perr``), ``counts`` (training counts, for ``freq``) and ``recency_decay`` feed the
+    operands. Keeps counts of what happened (steps, promotions, evictions, batches whose scores were all
+    equal, the first step at which every hot row was in use) and the peak memory; raises RuntimeError the
+    moment memory exceeds the budget. ``watch(hook)``, when given, runs at the end of every call."""
 
-    def __init__(self, module: CAFEEmbedding, importance: str = "grad-norm", reset_optimizer: bool = True,
-                 watch: Callable[["CAFEStepHook"], None] | None = None) -> None:
-        self.module, self.importance = module, check_importance(importance)
-        self.reset_optimizer, self.watch = reset_optimizer, watch
-        self.steps = self.promotions = self.evictions = 0
+    def __init__(self, module: CAFEEmbedding, importance: str | Metric = "grad-norm", reset_optimizer: bool = True,
+                 watch: Callable[["CAFEStepHook"], None] | None = None, *, model: nn.Module | None = None,
+                 counts: Tensor | None = None, recency_decay: float = 0.99) -> None:
+        if isinstance(importance, str):
+            check_importance(importance)
+        self.module, self.reset_optimizer, self.watch = module, reset_optimizer, watch
+        self.scorer = make_scorer(importance, module, model=model, counts=counts, recency_decay=recency_decay)
+        self.importance = self.scorer.label
+        self.steps = self.promotions = self.evictions = self.constant_steps = 0
         self.filled_step: int | None = None
         self.peak_floats = module.memory_floats()
 
-    def __call__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        last = self.module._last  # the lookup of this step's forward (ids, output with grad, validity)
+    def scores(self) -> Tensor:
+        """Importance of each occurrence of the module's last training forward (does not consume it)."""
+        last = self.module.last_lookup
         if last is None:
             raise RuntimeError("the CAFE embedding saw no forward pass with gradients before this step")
-        scores = IMPORTANCE[self.importance](last.emb, last.valid)
+        return self.scorer(last)
+
+    def __call__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        scores = self.scores()
+        self.constant_steps += is_constant(scores)
         report = self.module.update_importance(scores=scores)
         if self.reset_optimizer:
             self.module.reset_optimizer_rows(optimizer)
@@ -63,8 +63,12 @@ class CAFEStepHook:
         if self.watch is not None:
             self.watch(self)
 
-    def summary(self) -> dict[str, int | None]:
+    def close(self) -> None:
+        """Release the scorer's hooks on the model."""
+        self.scorer.close()
+
+    def summary(self) -> dict[str, Any]:
         """JSON-ready counters: hot rows in use and available, migrations, peak floats, steps."""
         return {"hot_rows": self.module.hot.num_embeddings, "hot_used": int(self.module.hot_ids().numel()),
                 "promotions": self.promotions, "evictions": self.evictions, "filled_step": self.filled_step,
-                "peak_floats": self.peak_floats, "hook_steps": self.steps}
+                "peak_floats": self.peak_floats, "hook_steps": self.steps, "constant_steps": self.constant_steps}
