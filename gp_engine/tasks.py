@@ -11,6 +11,7 @@ TASKS: dict[str, str] = {
     "mlp-prune": "evaluators.digits.task:MLPPruneTask",
     "cnn-prune": "evaluators.cnn.task:CNNPruneTask",
     "recsys-prune": "evaluators.recsys.task:RecsysPruneTask",
+    "embedding-importance": "evaluators.embedding.task:EmbeddingImportanceTask",
 }
 
 
