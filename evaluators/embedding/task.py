@@ -1,0 +1,100 @@
+"""``embedding-importance``: a metric as CAFE's per-occurrence importance score, scored by the AUC it gives.
+
+``score(metric)`` trains DeepFM (or DLRM) on MovieLens-100k with CAFE embeddings at ``ratio`` of the
+full table, the sketch fed by |metric| over the occurrence operands (gnorm, freq, enorm, recency,
+gdot, perr; ``model_compression.cafe.occurrence``), for each seed, and returns the mean AUC on
+``eval_split`` (validation by default: the test split stays for reports). Metrics over other
+operands, non-finite scores, scores equal within every batch and non-finite predictions give
+``Fitness.failed`` with the reason; nothing a candidate does crashes the search.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import statistics
+import time
+from typing import Any
+
+from evaluators.base import Fitness, PreparedTask
+from evaluators.embedding.config import EmbeddingTaskConfig
+from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddingImportanceTask(PreparedTask):
+    """Evolve CAFE's importance score; fitness = mean AUC over seeds (higher is better)."""
+
+    name = "embedding-importance"
+    direction = "max"
+    operands = OCCURRENCE_OPERANDS
+
+    def __init__(self, config: EmbeddingTaskConfig | None = None, **overrides: Any) -> None:
+        """A task for config (default EmbeddingTaskConfig()) with keyword overrides of its fields."""
+        self.config = dataclasses.replace(config or EmbeddingTaskConfig(), **overrides)
+        self._state: dict[int, Any] | None = None
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "EmbeddingImportanceTask":
+        """Build from plain options (gp_engine's TaskSpec); unknown keys raise ValueError."""
+        unknown = set(options) - {f.name for f in dataclasses.fields(EmbeddingTaskConfig)}
+        if unknown:
+            raise ValueError(f"unknown embedding-importance option(s): {', '.join(sorted(unknown))}")
+        return cls(**options)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting that changes the score."""
+        return {"task": self.name, **self.config.to_dict()}
+
+    def _build_state(self) -> dict[int, Any]:
+        """Per seed: the MovieLens split and its training counts (for ``freq``); one untimed warm-up."""
+        from evaluators.recsys.dense import load_data
+        from model_compression.cafe.methods import train_counts
+        from model_compression.cafe.training import warm_up
+
+        cfg, state = self.config, {}
+        for seed in cfg.seeds:
+            data = load_data(cfg.data_config(seed))
+            state[seed] = (data, train_counts(data))
+        first = cfg.seeds[0]
+        warm_up(state[first][0], cfg.model_config(), cfg.train_config(first))
+        return state
+
+    def score(self, metric: Any) -> Fitness:
+        """Train with the metric as importance for every seed, evaluate; failures give a worst Fitness."""
+        start = time.perf_counter()
+        try:
+            return self._score(metric, start)
+        except Exception as exc:  # any candidate error is a failed fitness, never a crash
+            log.debug("metric %s failed", getattr(metric, "text", metric), exc_info=True)
+            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+
+    def _score(self, metric: Any, start: float) -> Fitness:
+        """The body of score (exceptions are handled there)."""
+        from evaluators.prune_method import resolve_metric
+        from evaluators.recsys.train import evaluate
+        from model_compression.cafe.training import train_method
+
+        cfg = self.config
+        metric = resolve_metric(metric)
+        missing = [op for op in metric.operands if op not in self.operands]
+        if missing or not metric.operands:
+            return Fitness.failed(self.direction, f"operand(s) {', '.join(missing) or 'none'}: {self.name} needs "
+                                  f"some of {', '.join(self.operands)} and no others", time.perf_counter() - start)
+        aucs, details = [], {}
+        for seed, (data, counts) in self.state.items():
+            run = train_method(cfg.method, cfg.options(metric.text), data, cfg.model_config(),
+                               cfg.train_config(seed), cfg.ratio, seed, counts, cfg.max_steps,
+                               recency_decay=cfg.recency_decay)
+            hook = run.hook
+            if hook is not None and hook.constant_steps == hook.steps:
+                return Fitness.failed(self.direction, "constant scores: the metric gave every occurrence of "
+                                      "every batch the same score", time.perf_counter() - start)
+            result = evaluate(run.model, data.split(cfg.eval_split))
+            aucs.append(result["auc"])
+            details[f"seed{seed}"] = {**result, "train_s": run.train_s, "steps": run.steps,
+                                      **(hook.summary() if hook is not None else {})}
+        wall = time.perf_counter() - start
+        if not all(a == a for a in aucs):
+            return Fitness.failed(self.direction, "non-finite predictions after training", wall, **details)
+        return Fitness(statistics.fmean(aucs), True, None, wall, details)
