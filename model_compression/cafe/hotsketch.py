@@ -92,8 +92,8 @@ class HotSketch:
         return self._hash(_check_ids(ids))
 
     def _lookup(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(bucket, match mask [n, S]) of each id."""
-        return (bkt := self.bucket_of(ids)), self.ids[bkt] == ids[:, None]
+        """(bucket, match mask [n, S]) of each id (already checked)."""
+        return (bkt := self._hash(ids)), self.ids[bkt] == ids[:, None]
 
     def insert(self, ids, scores) -> InsertReport:
         """Add a batch of (id, score) occurrences; ids may repeat. See ``InsertReport``."""
@@ -104,7 +104,7 @@ class HotSketch:
         scores = scores.to(torch.float32)
         if not bool(torch.isfinite(scores).all()) or bool((scores < 0).any()):
             raise ValueError("scores must be finite and >= 0")
-        uid, inv = torch.unique(ids, return_inverse=True)
+        uid, inv = (torch.from_numpy(t) for t in np.unique(ids.numpy(), return_inverse=True))  # numpy: faster
         agg = torch.zeros(uid.numel(), dtype=torch.float32).index_add_(0, inv, scores)
         bkt, match = self._lookup(uid)
         present = match.any(1)
@@ -118,26 +118,30 @@ class HotSketch:
     def _place(self, nid: torch.Tensor, nb: torch.Tensor, na: torch.Tensor) -> float:
         """Space-Saving for ids new to their bucket: its ``rounds`` top batch scores (ties: lower id) go in
         one per round, ascending (the biggest last, so it keeps the inherited score), into a free slot,
-        else over the lowest non-hot slot, inheriting its score. Returns the score dropped."""
+        else over the lowest non-hot slot, inheriting its score. Returns the score dropped.
+
+        Runs on numpy views of the (CPU) state: the same arithmetic as torch with less per-call overhead."""
         if nid.numel() == 0:
             return 0.0
-        order = torch.argsort(na, descending=True, stable=True)  # nid is ascending: ties by id
-        order = order[torch.argsort(nb[order], stable=True)]
-        nid, nb, na = nid[order], nb[order], na[order]
-        _, counts = torch.unique_consecutive(nb, return_counts=True)
-        rank = torch.arange(nb.numel()) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
-        step = torch.repeat_interleave(counts.clamp(max=self.rounds), counts) - 1 - rank  # <0: dropped
-        dropped = float(na[step < 0].double().sum())
+        i, b, a = nid.numpy(), nb.numpy(), na.numpy()
+        order = np.lexsort((i, -a, b))  # by bucket, then score (descending), then id
+        i, b, a = i[order], b[order], a[order]
+        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+        counts = np.diff(np.r_[starts, b.size])
+        rank = np.arange(b.size) - np.repeat(starts, counts)
+        step = np.repeat(np.minimum(counts, self.rounds), counts) - 1 - rank  # <0: dropped
+        dropped = float(a[step < 0].sum(dtype=np.float64))
+        ids, scores, hot = self.ids.numpy(), self.scores.numpy(), self.hot.numpy()
         for r in range(int(step.max()) + 1):
             m = step == r  # at most one newcomer per bucket
-            b, i, a = nb[m], nid[m], na[m]
-            key = torch.where(self.ids[b] < 0, -_INF, torch.where(self.hot[b] >= 0, _INF, self.scores[b]))
+            bb, ii, aa = b[m], i[m], a[m]
+            key = np.where(ids[bb] < 0, -_INF, np.where(hot[bb] >= 0, _INF, scores[bb]))
             s = key.argmin(1)  # first minimum: deterministic
-            ok = key.gather(1, s[:, None]).squeeze(1) < _INF  # every slot hot: drop the newcomer
-            dropped += float(a[~ok].double().sum())
-            b, s = b[ok], s[ok]
-            self.ids[b, s] = i[ok]
-            self.scores[b, s] += a[ok]
+            ok = key[np.arange(bb.size), s] < _INF  # every slot hot: drop the newcomer
+            dropped += float(aa[~ok].sum(dtype=np.float64))
+            bb, s = bb[ok], s[ok]
+            ids[bb, s] = ii[ok]
+            scores[bb, s] += aa[ok]
         return dropped
 
     def _decay(self, added: float) -> tuple[int, torch.Tensor, torch.Tensor]:
