@@ -8,8 +8,9 @@ trials use the same seeds. The objective is the mean best fitness over seeds, ma
 minimised as the task says; progress is reported at fixed fractions of the budget and a pruner
 stops hopeless trials. The first trial of a new study is the base config's own settings.
 
-Deterministic: trial ``n`` samples with a TPE sampler seeded from ``(sampler_seed, n)``, so a
-study resumed after an interruption proposes what an uninterrupted one would. Rerunning the same
+Deterministic (in one process): each new trial samples with a TPE sampler seeded from
+``sampler_seed`` and the number of trials finished before it, so a study resumed after an
+interruption proposes what an uninterrupted one would. Rerunning the same
 request resumes the study (``load_if_exists``) up to ``trials`` complete or pruned trials; an
 interrupted trial is queued again and its searches continue from their checkpoints.
 """

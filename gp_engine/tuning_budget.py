@@ -2,9 +2,9 @@
 
 The budget counts the distinct metrics a run has scored: evaluated by the task, or found in the
 registry because an earlier run (another trial or seed) scored them under the same settings. A
-registry hit gives the run exactly the value the task would have computed, so a run's trajectory
-and stopping point are the same whether it starts from an empty registry or a full one: sharing
-the registry saves time, never buys a trial extra information. Repeats inside a run (elites,
+registry hit gives the run the value recorded for the same metric and task settings, so (for a
+deterministic task) a run's trajectory and stopping point are the same whether it starts from an
+empty registry or a full one: sharing the registry saves time, never buys a trial information. Repeats inside a run (elites,
 unvaried copies) are free and not counted. With reduced fidelities (``SearchConfig.fidelity``)
 every evaluation counts, at whatever budget it ran.
 

@@ -22,7 +22,7 @@ STUDY_ATTR = "metricforge"  # the study user attribute holding what a resumed re
 
 
 def make_pruner(kind: str, reports: int) -> Any:
-    """Median (past the first half of the first seed), successive halving, or none."""
+    """Median (from the first seed's report ``reports // 2`` on), successive halving, or none."""
     import optuna
 
     if kind == "median":

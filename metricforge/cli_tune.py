@@ -6,9 +6,10 @@ same command resumes it up to ``--trials``. The best settings are written as a c
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import typer
 
@@ -28,15 +29,26 @@ def _range(text: str, what: str, kind: type) -> tuple[Any, Any]:
     return values[0], values[1]
 
 
-def _quiet_searches() -> None:
-    """One line per trial instead of one per generation, unless --verbose."""
-    if logging.getLogger().level > logging.DEBUG:
-        for name in QUIET:
-            logging.getLogger(name).setLevel(logging.WARNING)
-        from gp_engine.tuning_storage import require_optuna
+@contextlib.contextmanager
+def _quiet_searches() -> Iterator[None]:
+    """One line per trial instead of one per generation, unless --verbose; levels restored after."""
+    from gp_engine.tuning_storage import require_optuna
 
-        optuna = require_optuna()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna = require_optuna()
+    if logging.getLogger().level <= logging.DEBUG:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in QUIET]
+    levels, verbosity = [lg.level for lg in loggers], optuna.logging.get_verbosity()
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+        optuna.logging.set_verbosity(verbosity)
 
 
 def tune(
@@ -75,9 +87,9 @@ def tune(
     name = study or f"tune-{base.task}-b{budget}"
     request = TuneRequest(base=base, study=name, trials=trials, budget=budget, seeds=cli_lists.ints(seeds, "--seeds"),
                           space=space, runs_dir=runs_dir, sampler_seed=sampler_seed, pruner=pruner)
-    _quiet_searches()
     log.info("study %s: %d trials, budget %d metrics per search, seeds %s", name, trials, budget, seeds)
-    result = run_study(request, registry)
+    with _quiet_searches():
+        result = run_study(request, registry)
     _print(result, request, out or runs_dir / name / "best.toml")
 
 
