@@ -16,6 +16,9 @@ from typing import Any
 from gp_engine.tuning_space import TuningError
 
 log = logging.getLogger(__name__)
+OPTUNA_TABLES = ("studies", "study_directions", "study_system_attributes", "study_user_attributes",
+                 "trial_heartbeats", "trial_intermediate_values", "trial_params", "trial_system_attributes",
+                 "trial_user_attributes", "trial_values", "trials", "version_info", "alembic_version")
 HEARTBEAT_S = 60  # a trial whose process died is marked failed after two silent heartbeats
 
 
@@ -29,9 +32,11 @@ def require_optuna() -> Any:
 
 
 def optuna_tables() -> set[str]:
-    """Every table Optuna's storage creates."""
-    from optuna.storages._rdb import models
-
+    """Every table Optuna's storage creates (read from its models when they are importable)."""
+    try:
+        from optuna.storages._rdb import models
+    except ImportError:  # a private module: fall back to the tables of optuna 3 to 5
+        return set(OPTUNA_TABLES)
     return set(models.BaseModel.metadata.tables) | {"alembic_version"}
 
 

@@ -59,7 +59,7 @@ def tune(
     trials: int = typer.Option(20, help="Complete or pruned trials the study should have (rerun to resume)."),
     budget: int = typer.Option(200, help="Metrics each search may score (evaluated or found in the registry)."),
     seeds: str = typer.Option("0,1", help="Search seeds of every trial, comma-separated."),
-    study: Optional[str] = typer.Option(None, help="Study name [default: tune-TASK-bBUDGET]."),
+    study: Optional[str] = typer.Option(None, help="Study name (default: tune-TASK-bBUDGET)."),
     registry: Optional[str] = RegistryOption,
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of run directories (one folder per study)."),
     tuned: str = typer.Option("population,cxpb,mutpb,tournament,elite", "--tune", help="Settings to tune."),
@@ -70,7 +70,7 @@ def tune(
     elite_range: str = typer.Option("0,4", help="lo,hi elite count."),
     pruner: str = typer.Option("median", help="median, halving or none."),
     sampler_seed: int = typer.Option(0, help="Seed of the TPE sampler."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Best settings TOML [default: RUNS_DIR/STUDY/best.toml]."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Best settings TOML (default: RUNS_DIR/STUDY/best.toml)."),
 ) -> None:
     """Tune population, crossover/mutation rates, tournament and elite over short searches."""
     from gp_engine.tuning import TuneRequest

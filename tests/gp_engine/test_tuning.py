@@ -13,6 +13,7 @@ from gp_engine.config import SearchConfig  # noqa: E402
 from gp_engine.tuning import TuneRequest, tune  # noqa: E402
 from gp_engine.tuning_budget import run_budgeted  # noqa: E402
 from gp_engine.tuning_space import TuneSpace, TuningError  # noqa: E402
+from gp_helpers import in_ci  # noqa: E402
 from metricforge.cli import main  # noqa: E402
 from metricforge.cli_search import resolve_config  # noqa: E402
 from primitives.metric import Metric  # noqa: E402
@@ -64,6 +65,8 @@ def test_cli_study_shares_the_registry_file_and_resumes(tmp_path, capsys):
     (["--budget", "10"], "at least twice the largest population"),
     (["--seeds", "0,x"], "--seeds"),
     (["--tune", "population,foo"], "cannot tune"),
+    (["--pruner", "bogus"], "unknown pruner"),
+    (["--population-range", "8"], "lo,hi"),
 ])
 def test_cli_bad_input_is_a_clear_error(tmp_path, capsys, argv, message):
     base = ["tune", *TINY, "--registry", str(tmp_path / "r.db"), "--runs-dir", str(tmp_path / "runs")]
@@ -138,6 +141,10 @@ def test_space_checks_its_ranges():
     space = TuneSpace(tuned=("cxpb",))
     assert TuneSpace.from_dict(space.to_dict()) == space
     assert space.params_of(SearchConfig()) == {"cxpb": 0.6}
+    from gp_engine.tuning_trial import make_pruner
+
+    assert {type(make_pruner(k, 5)).__name__ for k in ("median", "halving", "none")} == \
+        {"MedianPruner", "SuccessiveHalvingPruner", "NopPruner"}
 
 
 @pytest.fixture
@@ -147,7 +154,10 @@ def pg_url():
 
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"{PG_ENV} is not set (scripts/pg_test_server.sh start)")
+        message = f"{PG_ENV} is not set (scripts/pg_test_server.sh start)"
+        if in_ci():
+            pytest.fail(f"CI=true but {message}", pytrace=False)
+        pytest.skip(message)
     url, name = resolve_url(base), f"mf_tune_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
