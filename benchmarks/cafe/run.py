@@ -1,11 +1,15 @@
-"""Compressed embeddings on MovieLens-100k: full, hashing, QR, offline frequency, CAFE and multi-level CAFE.
+"""Compressed embeddings on MovieLens-100k: full, hashing, QR, offline frequency, CAFE and multi-level CAFE,
+plus the settings tuned on validation and CAFE with an evolved importance score.
 
     nice -n 10 .venv/bin/python benchmarks/cafe/run.py            # DeepFM, 3 seeds, ratios 0.5/0.1/0.02/0.01
     nice -n 10 .venv/bin/python benchmarks/cafe/run.py --dlrm     # DLRM as well
+    nice -n 10 .venv/bin/python benchmarks/cafe/run.py --tuned --evolved FORMULA_OR_REGISTRY_NAME
     nice -n 10 .venv/bin/python benchmarks/cafe/run.py --quick    # smoke: 1 seed, 1 epoch, 2 ratios, in work/quick
 
-Rows are appended to rows.jsonl as each (model, method, ratio, seed) finishes, so a rerun skips what
-is done; results.json, results.md and auc_vs_ratio.png are rewritten at the end.
+``--tuned`` adds frequency-tuned and cafe-tuned (settings per ratio from tuned[_MODEL].json, made by
+tune.py on validation); ``--evolved`` adds cafe-evolved. Rows are appended to rows.jsonl as each
+(model, variant, ratio, seed) finishes, so a rerun skips what is done under the same settings;
+results.json, results.md and auc_vs_ratio.png are rewritten at the end.
 """
 from __future__ import annotations
 
@@ -23,9 +27,13 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
+from benchmarks.cafe.arms import arms, protocol  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_seed  # noqa: E402
 from model_compression.cafe.methods import DEFAULT_THRESHOLD, METHODS  # noqa: E402
 from model_compression.cafe.report import write_results  # noqa: E402
+from model_compression.cafe.variants import Variant  # noqa: E402
+
+SETTINGS = ("threshold", "hot_fraction", "importance", "decay_every")
 
 log = logging.getLogger("benchmarks.cafe")
 
@@ -39,7 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ratios", default="0.5,0.1,0.02,0.01")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     p.add_argument("--hot-fraction", type=float, default=0.5)
-    p.add_argument("--importance", default="grad-norm", help="grad-norm or frequency")
+    p.add_argument("--importance", default="grad-norm", help="grad-norm, frequency or a formula (the cafe arms)")
+    p.add_argument("--tuned", action="store_true", help="add frequency-tuned and cafe-tuned from tuned[_MODEL].json")
+    p.add_argument("--evolved", default=None, help="add cafe-evolved: a formula, registry name or hash")
+    p.add_argument("--registry", default="benchmarks/search/work/registry.db", help="where --evolved is looked up")
     p.add_argument("--out", type=Path, default=None, help="default: benchmarks/cafe (work/quick with --quick)")
     p.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, ratios 0.1 and 0.02")
     p.add_argument("--report-only", action="store_true", help="rewrite the reports from rows.jsonl, no training")
@@ -58,7 +69,7 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def notes(cfgs: dict[str, dict], command: str, started_load: tuple[float, ...], wall_s: float,
-          full_floats: int) -> str:
+          full_floats: int, extra: list[str] = ()) -> str:
     """What was run, on what, and how to read the tables."""
     cfg = next(iter(cfgs.values()))
     epochs = ", ".join(f"{m} {c['epochs']}" for m, c in cfgs.items())
@@ -76,12 +87,41 @@ def notes(cfgs: dict[str, dict], command: str, started_load: tuple[float, ...], 
         f"CAFE: threshold {cfg['threshold']:g} (benchmarks/cafe/threshold.md), hot fraction {cfg['hot_fraction']} "
         f"(also the frequency baseline's), importance {cfg['importance']}, sketch decay 0.99 per 10 x B x T "
         "inserted score; cafe-ml adds a medium hash table for ids scoring >= 0.2 T. Throughput: training "
-        "samples per second on one thread, on the same batches (noisy when the machine is shared).",
+        "samples per second on one thread, on the same batches (noisy when the machine is shared; "
+        "benchmarks/cafe/throughput.md times the steps interleaved).", "", *extra,
     ])
 
 
+def resolve_evolved(ref: str | None, registry: str) -> str | None:
+    """--evolved as importance text: a formula as given, a registry name or hash as its formula."""
+    if ref is None:
+        return None
+    from model_compression.cafe.metric_importance import check_importance, resolve_importance
+
+    try:
+        return check_importance(ref)
+    except ValueError:
+        from registry import Registry
+
+        with Registry.open(registry) as reg:
+            return resolve_importance(ref, reg)
+
+
+def settings_of(variant: Variant, ratio: float) -> dict:
+    """The options a row of (variant, ratio) must have been made with to be reused."""
+    options = variant.at(ratio)
+    return {k: getattr(options, k) for k in SETTINGS}
+
+
+def matches(row: dict, model: str, variant: Variant, ratio: float) -> bool:
+    """Whether a stored row is this (model, variant, ratio) under the same settings."""
+    return (row["model"] == model and row.get("variant", row["method"]) == variant.label and row["ratio"] == ratio
+            and row["method"] == variant.method
+            and all(row.get(k) == v for k, v in settings_of(variant, ratio).items()))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every (model, method, ratio, seed) not yet in rows.jsonl, then write the reports."""
+    """Run every (model, variant, ratio, seed) not yet in rows.jsonl, then write the reports."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = args.out or (HERE / "work" / "quick" if args.quick else HERE)
@@ -92,18 +132,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_rows(rows_path)
     rows_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     load, started = os.getloadavg(), time.time()
-    cfgs = {}
+    evolved = resolve_evolved(args.evolved, args.registry)
+    cfgs, current, extra = {}, [], []
     for model in ("deepfm", "dlrm") if args.dlrm else ("deepfm",):
         cfg = CAFEConfig(model=model, ratios=ratios, methods=tuple(args.methods.split(",")), seeds=seeds,
                          threshold=args.threshold, hot_fraction=args.hot_fraction, importance=args.importance,
-                         epochs=1 if args.quick else None)
+                         extra=arms(model, args.tuned, evolved), epochs=1 if args.quick else None)
         cfgs[model] = cfg.to_dict()
-        settings = {"threshold": cfg.threshold, "hot_fraction": cfg.hot_fraction, "importance": cfg.importance}
-        # a row is reused only when it was made under the same CAFE settings
+        extra += protocol(model, args.tuned, evolved, args.evolved)
         for seed in seeds:
-            done = {(r["method"], r["ratio"]) for r in rows if r["model"] == model and r["seed"] == seed
-                    and all(r.get(k) == v for k, v in settings.items())}
-            if args.report_only or all(run in done for run in cfg.runs()):
+            def done(variant: Variant, ratio: float, seed: int = seed) -> bool:
+                return any(r["seed"] == seed and matches(r, model, variant, ratio) for r in rows)
+
+            if args.report_only or all(done(v, r) for v, r in cfg.runs()):
                 continue
 
             def emit(row: dict) -> None:
@@ -111,16 +152,14 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(json.dumps(row) + "\n")
                 rows.append(row)
 
-            run_seed(cfg, seed, emit, skip=lambda method, ratio: (method, ratio) in done)
-    wanted = {(m, c["threshold"], c["hot_fraction"], c["importance"]) for m, c in cfgs.items()}
-    current = [r for r in rows if (r["model"], r["threshold"], r["hot_fraction"], r["importance"]) in wanted
-               and r["seed"] in seeds and (r["ratio"] in ratios or r["method"] == "full")]
+            run_seed(cfg, seed, emit, skip=done)
+        current += [r for r in rows if r["seed"] in seeds and any(matches(r, model, v, q) for v, q in cfg.runs())]
     command = " ".join(["benchmarks/cafe/run.py", *(argv if argv is not None else sys.argv[1:])])
     meta = {"configs": cfgs, "command": command, "python": platform.python_version(), "torch": torch.__version__,
             "machine": platform.machine(), "load_average_at_start": list(load),
             "wall_s_this_run": time.time() - started}
     full_floats = max((r["full_floats"] for r in current if "full_floats" in r), default=0)
-    paths = write_results(current, out, meta, notes(cfgs, command, load, time.time() - started, full_floats))
+    paths = write_results(current, out, meta, notes(cfgs, command, load, time.time() - started, full_floats, extra))
     log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return 0
 
