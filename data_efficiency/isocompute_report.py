@@ -64,7 +64,10 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
             ax.errorbar([e["params"] for e in line], [e["auc_mean"] for e in line],
                         yerr=[e["auc_std"] for e in line], marker="o", capsize=3, label=f"{budget:.3g} FLOPs")
         ax.set_xscale("log")
-        finish_panel(ax, f"{model}: IsoCompute", "parameters (log scale)", "validation AUC")
+        sizes = {e["params"]: e["size"] for e in agg if e["model"] == model}
+        ax.set_xticks(list(sizes), [f"{size}\n{params / 1e3:.0f}k" for params, size in sizes.items()])
+        ax.minorticks_off()
+        finish_panel(ax, f"{model}: IsoCompute", "model size, parameters (log scale)", "validation AUC")
     return save_figure(fig, path)
 
 

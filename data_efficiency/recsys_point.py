@@ -68,16 +68,10 @@ def fit_best(model: torch.nn.Module, data: CTRData, sample: Sample, seed: int, r
     return {"steps": steps, "best_step": best["step"], "auc_final": final_auc, "train_s": time.perf_counter() - start}
 
 
-def calibration(model: torch.nn.Module, data: CTRData, rate: float, prefix: str) -> dict[str, float]:
-    """Validation log-loss and mean predicted click rate; for the unweighted model also after the log-rate shift."""
-    logits = predict(model, data.valid)
-    out = {f"{prefix}_logloss": metrics(logits, data.valid.y)["logloss"],
-           f"{prefix}_mean_p": float(torch.sigmoid(logits.double()).mean())}
-    if prefix == "unweighted":
-        fixed = corrected_logits(logits, rate)
-        out.update(corrected_logloss=metrics(fixed, data.valid.y)["logloss"],
-                   corrected_mean_p=float(torch.sigmoid(fixed.double()).mean()))
-    return out
+def calibration(logits: torch.Tensor, y: torch.Tensor, name: str) -> dict[str, float]:
+    """``name``_logloss and ``name``_mean_p (mean predicted click rate) of logits against labels y."""
+    return {f"{name}_logloss": metrics(logits, y)["logloss"],
+            f"{name}_mean_p": float(torch.sigmoid(logits.double()).mean())}
 
 
 def train_point(data: CTRData, timestamp: np.ndarray, strategy: str, rate: float, seed: int,
@@ -97,11 +91,13 @@ def train_point(data: CTRData, timestamp: np.ndarray, strategy: str, rate: float
                            "test_auc": test["auc"], "test_logloss": test["logloss"], **fit,
                            "valid_base_rate": float(data.valid.y.double().mean())}
     if strategy == "negatives":
-        row.update(calibration(model, data, sample.rate, "weighted"))
+        y = data.valid.y
         plain = fresh_model(model_cfg, data, seed)
         plain_fit = fit_best(plain, data, sample, seed, run, weighted=False)
-        row.update(calibration(plain, data, sample.rate, "unweighted"),
-                   unweighted_auc=evaluate(plain, data.valid)["auc"], train_s=fit["train_s"] + plain_fit["train_s"])
+        raw = predict(plain, data.valid)
+        row.update(**calibration(predict(model, data.valid), y, "weighted"), **calibration(raw, y, "unweighted"),
+                   **calibration(corrected_logits(raw, sample.rate), y, "corrected"),
+                   unweighted_auc=metrics(raw, y)["auc"], train_s=fit["train_s"] + plain_fit["train_s"])
     log.info("%s %s rate %.3g seed %d: %d rows, valid AUC %.4f (step %d/%d), %.1f s", model_cfg.kind, strategy,
              rate, seed, row["rows"], row["auc"], row["best_step"], row["steps"], row["train_s"])
     return row

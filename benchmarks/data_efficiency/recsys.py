@@ -51,29 +51,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def cached(path: Path, settings: dict[str, Any], compute: Callable[[], Any]) -> Any:
-    """compute(), or its saved value when path holds one made under the same settings."""
+def cached(path: Path, settings: dict[str, Any], compute: Callable[[], Any]) -> dict[str, Any]:
+    """{"value": compute(), "wall_s", "load": [before, after]}, or the saved one made under the same settings."""
     if path.exists():
         saved = json.loads(path.read_text())
         if saved.get("settings") == settings:
-            return saved["value"]
-    value = compute()
+            return saved
+    before, start = os.getloadavg(), time.time()
+    saved = {"settings": settings, "value": compute(), "wall_s": time.time() - start,
+             "load": [before, os.getloadavg()]}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"settings": settings, "value": value}))
-    return value
+    path.write_text(json.dumps(saved))
+    return saved
 
 
-def header(args: argparse.Namespace, command: str, load: tuple[float, ...], wall_s: float, run: RunSettings) -> str:
-    """How to reproduce, on what, and what each figure shows."""
+def header(args: argparse.Namespace, command: str, blocks: list[dict[str, Any]], run: RunSettings) -> str:
+    """How to reproduce, on what (with the machine load while the blocks ran), and what each figure shows."""
+    one_minute = [load[0] for b in blocks for load in b["load"]]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout
     versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
     return "\n".join([
         "# Recommender training-data efficiency on MovieLens-100k", "",
         f"Reproduce: `nice -n 10 .venv/bin/python {command}` (commit {commit.strip() or '?'}; Python "
         f"{platform.python_version()}, {versions}; {platform.platform()}, {os.cpu_count()} CPU cores, one torch "
-        f"thread; load average {', '.join(f'{v:.2f}' for v in load)} at the start and "
-        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())} at the end, shared with other jobs; "
-        f"{wall_s / 60:.1f} min for the blocks computed in this run).", "",
+        f"thread). Run time {sum(b['wall_s'] for b in blocks) / 60:.1f} min on a machine shared with other jobs: "
+        f"1-minute load average {min(one_minute):.2f} to {max(one_minute):.2f} at the starts and ends of the "
+        f"{len(blocks)} blocks.", "",
         f"Seeds {args.seeds}: each fixes the split (random split: which rows are validation/test; time split: only "
         "the order of equal timestamps), the downsample, the initialisation and the batch order. Data: "
         "MovieLens-100k, click = rating >= 4, 70% train / 10% validation / 20% test.", "",
@@ -101,24 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     work = HERE / "work" / ("recsys_quick" if args.quick else "recsys")
     fractions, seeds = [float(f) for f in args.fractions.split(",")], [int(s) for s in args.seeds.split(",")]
     run = RunSettings(epochs=args.epochs)
-    load, started = os.getloadavg(), time.time()
-    results = []
+    results, blocks = [], []
     for model, strategy, split in CURVES[:4] if args.no_dlrm else CURVES:
         settings = {"fractions": fractions, "seeds": seeds, "run": vars(run), "tolerance": args.tolerance,
                     "window": args.window}
-        saved = cached(work / f"{model}-{strategy}-{split}.json", settings, lambda: training_convergence(
-            fractions, seeds, strategy, model, args.tolerance, args.window, split=split, run=run).to_dict())
-        results.append(TrainingConvergence.from_dict(saved))
+        blocks.append(cached(work / f"{model}-{strategy}-{split}.json", settings, lambda: training_convergence(
+            fractions, seeds, strategy, model, args.tolerance, args.window, split=split, run=run).to_dict()))
+        results.append(TrainingConvergence.from_dict(blocks[-1]["value"]))
     budgets, sizes = [float(b) for b in args.budgets.split(",")], args.sizes.split(",")
-    rows = cached(work / "isocompute.json", {"budgets": budgets, "sizes": sizes, "seeds": seeds},
-                  lambda: isocompute(budgets, sizes, seeds, "deepfm", "random"))
+    blocks.append(cached(work / "isocompute.json", {"budgets": budgets, "sizes": sizes, "seeds": seeds},
+                         lambda: isocompute(budgets, sizes, seeds, "deepfm", "random")))
+    rows = blocks[-1]["value"]
     command = " ".join(["benchmarks/data_efficiency/recsys.py", *(argv if argv is not None else sys.argv[1:])])
     out.mkdir(parents=True, exist_ok=True)
     plot(results, out / "recsys_auc_vs_fraction.png")
     agg = aggregate(rows)
     iso_plot(agg, out / "recsys_isocompute.png")
     best = "\n".join(f"- {m} at {b:.3g} FLOPs: size {s}" for (m, b), s in sorted(best_per_budget(agg).items()))
-    text = "\n".join([header(args, command, load, time.time() - started, run),
+    text = "\n".join([header(args, command, blocks, run),
                       sections(results, "recsys_auc_vs_fraction.png"), "## IsoCompute", "", markdown_table(agg), "",
                       "Best size (validation AUC) per budget:", "", best, "",
                       "![IsoCompute: validation AUC against model size](recsys_isocompute.png)", ""])
