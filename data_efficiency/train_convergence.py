@@ -114,6 +114,7 @@ def training_convergence(fractions: Sequence[float], seeds: Sequence[int], strat
     tolerance: AUC gain (absolute) below which more data does not count as helping. window: how
     many larger fractions each point is compared with. split: ``default_split(strategy)`` when None.
     run: steps, batch, learning rate, validation checks and time-decay's tau (``RunSettings``).
+    Returns the rows, ``.summary()`` per fraction and ``.point`` (None: still gaining at the end).
     """
     grid = _checked(fractions, seeds, strategy, model)
     check_settings(tolerance, window, confidence)
