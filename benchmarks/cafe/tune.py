@@ -31,7 +31,7 @@ from model_compression.cafe.variants import Variant  # noqa: E402
 log = logging.getLogger("benchmarks.cafe.tune")
 HOT_FRACTIONS = (0.1, 0.2, 0.3, 0.5)
 THRESHOLDS = (20.0, 100.0, 500.0)
-DECAYS = (4e4, 4e5)  # inserted score per decay; a 512-row batch inserts ~4,400 (mean-1 scores)
+DECAYS = (1100.0, 4400.0, 44000.0)  # inserted score per x0.99; a 512-row batch inserts ~4,400 (mean-1 scores)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default="deepfm")
     p.add_argument("--seeds", default="10,11,12")
     p.add_argument("--ratios", default="0.5,0.1,0.02,0.01")
+    p.add_argument("--hot-fractions", default=",".join(map(str, HOT_FRACTIONS)))
+    p.add_argument("--thresholds", default=",".join(f"{t:g}" for t in THRESHOLDS))
+    p.add_argument("--decays", default=",".join(f"{d:g}" for d in DECAYS))
     p.add_argument("--out", type=Path, default=None, help="default: benchmarks/cafe/tuned[_MODEL].json")
     p.add_argument("--report-only", action="store_true", help="choose from the rows already measured")
     return p.parse_args(argv)
@@ -67,6 +70,8 @@ class Tuner:
         self.path = HERE / "work" / f"tune_{args.model}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows, self.data, self.measure = load_rows(self.path), {}, not args.report_only
+        self.grid = {name: tuple(float(v) for v in getattr(args, name).split(","))
+                     for name in ("hot_fractions", "thresholds", "decays")}
 
     def score(self, method: str, options: MethodOptions, ratio: float) -> float | None:
         """Mean validation AUC of a setting, training the seeds that are missing."""
@@ -97,15 +102,34 @@ class Tuner:
     def tune(self, ratio: float) -> dict:
         """Stage 1 (hot fraction x T), stage 2 (decoupled decay) for CAFE; hot fraction for frequency."""
         hash_auc = self.score("hash", MethodOptions(), ratio)
-        grid = [MethodOptions(t, h) for h in HOT_FRACTIONS for t in THRESHOLDS]
+        g = self.grid
+        grid = [MethodOptions(t, h) for h in g["hot_fractions"] for t in g["thresholds"]]
         cafe, cafe_auc = self.best("cafe", grid, ratio)
         if cafe is not None:
-            stage2 = [cafe] + [MethodOptions(cafe.threshold, cafe.hot_fraction, decay_every=d) for d in DECAYS]
+            stage2 = [cafe] + [MethodOptions(cafe.threshold, cafe.hot_fraction, decay_every=d) for d in g["decays"]]
             cafe, cafe_auc = self.best("cafe", stage2, ratio)
-        freq, freq_auc = self.best("frequency", [MethodOptions(hot_fraction=h) for h in HOT_FRACTIONS], ratio)
+        freq, freq_auc = self.best("frequency", [MethodOptions(hot_fraction=h) for h in g["hot_fractions"]], ratio)
         return {"hash_valid_auc": hash_auc,
                 "cafe": None if cafe is None else {**vars(cafe), "valid_auc": cafe_auc},
                 "frequency": None if freq is None else {**vars(freq), "valid_auc": freq_auc}}
+
+
+def table(tuner: Tuner, chosen: dict) -> str:
+    """Markdown: the mean validation AUC of every measured setting, the chosen ones marked."""
+    lines = ["| ratio | method | hot fraction | T | decay every | valid AUC (mean over tuning seeds) | chosen |",
+             "|---|---|---|---|---|---|---|"]
+    done = sorted({(r["ratio"], r["method"], r["hot_fraction"], r["threshold"], r.get("decay_every"))
+                   for r in tuner.rows if r["status"] == "ok"}, key=lambda k: (-k[0], k[1], k[2], k[3], k[4] or 0))
+    for ratio, method, hot, t, decay in done:
+        auc = valid_mean(tuner.rows, method, ratio, (hot, t, decay), tuner.seeds)
+        pick = chosen.get(repr(ratio), {}).get(method) or {}
+        mark = "yes" if (pick.get("hot_fraction"), pick.get("threshold"), pick.get("decay_every")) == (hot, t, decay) \
+            else ""
+        shown = ("-", "-", "-") if method == "hash" else (f"{hot:g}", f"{t:g}" if method == "cafe" else "-",
+                                                          "10 x B x T" if decay is None else f"{decay:g}")
+        lines.append(f"| {ratio:g} | {method} | {' | '.join(shown)} | "
+                     f"{'n/a' if auc is None else f'{auc:.4f}'} | {mark} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,9 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {repr(r): tuner.tune(r) for r in tuner.ratios}
     out = args.out or HERE / ("tuned.json" if args.model == "deepfm" else f"tuned_{args.model}.json")
     out.write_text(json.dumps({"model": args.model, "tuning_seeds": list(tuner.seeds), "split": "valid",
-                               "grid": {"hot_fraction": HOT_FRACTIONS, "threshold": THRESHOLDS, "decay_every": DECAYS},
+                               "grid": {"hot_fraction": tuner.grid["hot_fractions"], "threshold": tuner.grid["thresholds"],
+                                        "decay_every": tuner.grid["decays"]},
                                "chosen": chosen}, indent=2))
-    log.info("wrote %s: %s", out, json.dumps(chosen))
+    command = " ".join(["benchmarks/cafe/tune.py", *(argv if argv is not None else sys.argv[1:])])
+    md = out.with_name(out.stem.replace("tuned", "tuning") + ".md")
+    md.write_text(f"# CAFE settings tuned on validation ({args.model})\n\nReproduce: `nice -n 10 .venv/bin/python "
+                  f"{command}`\n\n" + __doc__.split("\n\n")[2].replace("\n", " ") + "\n\n" + table(tuner, chosen))
+    log.info("wrote %s and %s: %s", out, md, json.dumps(chosen))
     return 0
 
 

@@ -121,8 +121,8 @@ def run_one(cfg: CAFEConfig, data: CTRData, variant: Variant | str, ratio: float
                first_order_floats=sum(p.numel() for p in first_order.parameters()) if first_order is not None else 0,
                steps=run.steps, train_rows=seen, train_s=run.train_s, samples_per_s=seen / run.train_s,
                **(run.hook.summary() if run.hook is not None else {}))
-    log.info("%s seed %d %-9s r=%.3g AUC %.4f, %d/%d floats, %.0f samples/s", cfg.model, seed, variant.label,
-             ratio, row["auc"], row["memory_floats"], row["budget_floats"], row["samples_per_s"])
+    log.info("%s seed %d %-9s r=%.3g valid AUC %.4f, %d/%d floats, %.0f samples/s", cfg.model, seed,
+             variant.label, ratio, row["valid_auc"], row["memory_floats"], row["budget_floats"], row["samples_per_s"])
     return row
 
 
