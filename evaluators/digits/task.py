@@ -7,9 +7,10 @@ accuracy, Wanda about 0.7, random masks about 0.14 (dense: 0.97).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import torch
 
@@ -95,8 +96,9 @@ class MLPPruneTask(Task):
         with one_thread():
             self.dense_accuracy = accuracy(model, self._x_eval, self._y_eval)
 
-    def _evaluate_with(self, scores: dict[str, torch.Tensor]) -> float:
-        """Accuracy with masks from per-layer scores applied; weights restored afterwards."""
+    @contextlib.contextmanager
+    def _masked(self, scores: dict[str, torch.Tensor]) -> Iterator[torch.nn.Module]:
+        """The model with masks from per-layer scores applied; weights restored afterwards."""
         if self.group == "global":
             masks = global_keep_masks(scores, self.sparsity)
         else:
@@ -106,11 +108,30 @@ class MLPPruneTask(Task):
             with torch.no_grad():
                 for n, mask in masks.items():
                     self._linears[n].weight.mul_(mask)
-            return accuracy(self._model, self._x_eval, self._y_eval)  # type: ignore[arg-type]
+            yield self._model  # type: ignore[misc]
         finally:
             with torch.no_grad():
                 for n, w in saved.items():
                     self._linears[n].weight.copy_(w)
+
+    def _evaluate_with(self, scores: dict[str, torch.Tensor]) -> float:
+        """Accuracy with masks from per-layer scores applied."""
+        with self._masked(scores) as model:
+            return accuracy(model, self._x_eval, self._y_eval)
+
+    def evaluation_size(self) -> int:
+        """Number of test samples scored."""
+        self.prepare()
+        return len(self._y_eval)
+
+    def correct(self, metric: Metric) -> torch.Tensor:
+        """Per evaluation sample, 1.0 if the model pruned with ``metric`` classifies it right (convergence studies)."""
+        self.prepare()
+        fn = compile_metric(metric)
+        with one_thread(), torch.no_grad():
+            scores = {n: fn(self._ops[n]) for n in self._pruned}
+            with self._masked(scores) as model:
+                return (model(self._x_eval).argmax(dim=1) == self._y_eval).double()
 
     def score(self, metric: Metric) -> Fitness:
         """Accuracy after pruning with ``metric``; NaN/inf/constant scores or errors fail."""

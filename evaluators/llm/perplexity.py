@@ -34,6 +34,23 @@ def window_nll(model: Any, windows: Any, batch_size: int = 4) -> tuple[float, in
     return total, count
 
 
+def window_losses(model: Any, windows: Any, batch_size: int = 4) -> Any:
+    """Mean next-token NLL of each window, as a float64 numpy vector (for convergence studies)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, windows.shape[0], batch_size):
+            ids = windows[start:start + batch_size].to(device)
+            logits = model(input_ids=ids, use_cache=False).logits[:, :-1].float()
+            nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+            out.append(nll.mean(dim=1).double().cpu())
+    return np.concatenate([t.numpy() for t in out])
+
+
 def perplexity(model: Any, windows: Any, batch_size: int = 4) -> float:
     """exp(mean NLL of every predicted token) over the windows; inf when it overflows or is NaN."""
     total, count = window_nll(model, windows, batch_size)

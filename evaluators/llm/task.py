@@ -1,12 +1,13 @@
 """LLMPruneTask: perplexity of a causal LM after pruning all its decoder linears with a metric."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from evaluators.base import Fitness, PreparedTask
 
@@ -161,6 +162,19 @@ class LLMPruneTask(PreparedTask):
             return self._run(lambda: self._apply(fn, tuple(metric.operands)), start, metric=metric.text)
         except Exception as exc:  # noqa: BLE001 - any compile error fails the candidate, never the search
             return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+
+    @contextlib.contextmanager
+    def pruned(self, metric: Metric) -> Iterator[Any]:
+        """The model pruned with a metric for the duration of the block, restored exactly after."""
+        from primitives.compile import compile_metric
+
+        from .prune import restore
+
+        try:
+            self._apply(compile_metric(metric), tuple(metric.operands))
+            yield self.state.model
+        finally:
+            restore(self.state.layers, self.state.dense)
 
     def sparsegpt_perplexity(self) -> Fitness:
         """SparseGPT with its weight update (sequential) at this task's sparsity and group; weights restored."""
