@@ -59,6 +59,8 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
         "restored": counts.restored,
         "eval_s": round(counts.eval_s, 4), "wall_s": round(wall_s, 4),
         "s_per_eval": round(counts.eval_s / counts.evaluated, 4) if counts.evaluated else 0.0,
+        "by_budget": {k: {"evaluated": int(v["evaluated"]), "eval_s": round(v["eval_s"], 3)}
+                      for k, v in counts.by_budget.items()},
     }
 
 
