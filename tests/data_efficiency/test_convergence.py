@@ -81,3 +81,14 @@ def test_converge_command_on_the_digits_task(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "metricforge.cli", "converge", "--task", "cnn-prune", "--out",
                           str(out)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "llm-prune or mlp-prune" in bad.stderr
+
+
+def test_converge_command_on_recommender_training_data(tmp_path):
+    out = tmp_path / "rs"
+    done = subprocess.run([sys.executable, "-m", "metricforge.cli", "converge", "--task", "recsys-train",
+                           "--fractions", "0.2,1.0", "--seeds", "0", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((out / "training_convergence.json").read_text())[0]["rows"]
+    auc = {r["rate"]: r["auc"] for r in rows}
+    assert auc[1.0] > auc[0.2] > 0.6  # more training data helps at 20%: no convergence before it
