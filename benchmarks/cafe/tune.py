@@ -125,8 +125,8 @@ def table(tuner: Tuner, chosen: dict) -> str:
         pick = chosen.get(repr(ratio), {}).get(method) or {}
         mark = "yes" if (pick.get("hot_fraction"), pick.get("threshold"), pick.get("decay_every")) == (hot, t, decay) \
             else ""
-        shown = ("-", "-", "-") if method == "hash" else (f"{hot:g}", f"{t:g}" if method == "cafe" else "-",
-                                                          "10 x B x T" if decay is None else f"{decay:g}")
+        shown = ("-", "-", "-") if method == "hash" else (f"{hot:g}", "-", "-") if method == "frequency" else (
+            f"{hot:g}", f"{t:g}", "10 x B x T" if decay is None else f"{decay:g}")
         lines.append(f"| {ratio:g} | {method} | {' | '.join(shown)} | "
                      f"{'n/a' if auc is None else f'{auc:.4f}'} | {mark} |")
     return "\n".join(lines) + "\n"
@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                                "grid": {"hot_fraction": tuner.grid["hot_fractions"], "threshold": tuner.grid["thresholds"],
                                         "decay_every": tuner.grid["decays"]},
                                "chosen": chosen}, indent=2))
-    command = " ".join(["benchmarks/cafe/tune.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["benchmarks/cafe/tune.py", *(a for a in (argv if argv is not None else sys.argv[1:])
+                                                      if a != "--report-only")])
     md = out.with_name(out.stem.replace("tuned", "tuning") + ".md")
     md.write_text(f"# CAFE settings tuned on validation ({args.model})\n\nReproduce: `nice -n 10 .venv/bin/python "
                   f"{command}`\n\n" + __doc__.split("\n\n")[2].replace("\n", " ") + "\n\n" + table(tuner, chosen))
