@@ -20,8 +20,9 @@ from gp_engine.cache import FitnessCache
 from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
-from gp_engine.fidelity import Budget, reduced_budgets, selection_values
-from gp_engine.maps import EvalMap, make_map
+from gp_engine.budgets import Budget, RunMaps, reduced_budgets
+from gp_engine.fidelity import selection_values
+from gp_engine.maps import EvalMap
 from gp_engine.pset import build_pset, to_node
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
@@ -123,15 +124,12 @@ class Search:
         cfg = self.config
         self.registry.start_run(self.run_id, name=self.name, task=cfg.task, config=cfg.to_dict(),
                                 seed=cfg.seed, versions=self.versions)
-        own_map = self._map is None
-        if own_map:
-            self._map = self._make_map(self.task, self.spec)
-        self._maps: list[EvalMap] = []
+        maps = RunMaps(cfg, self.task, self.spec, self._map)
         status = "failed"
         try:
-            reduced = reduced_budgets(self.task, self.spec, cfg.fidelity, self._reduced_map)
+            reduced = reduced_budgets(self.task, self.spec, cfg.fidelity, maps.reduced_map)
             self.levels = {None: len(reduced), **{b.label: i for i, b in enumerate(reduced)}}
-            full = Budget(self.settings, self.settings_key, self._map)  # type: ignore[arg-type]
+            full = Budget(self.settings, self.settings_key, maps.full)
             self.scorer = Scorer(registry=self.registry, run_id=self.run_id, budget=full, dedup=self.dedup,
                                  direction=self.task.direction, cache=self.cache, versions=self.versions,
                                  device=_device(self.task, self.settings), reduced=reduced, eta=cfg.eta)
@@ -144,27 +142,9 @@ class Search:
                 self._next_generation(on_generation)
             status = "finished"
         finally:
-            for reduced_map in self._maps:
-                reduced_map.close()
-            if own_map and self._map is not None:
-                self._map.close()
-                self._map = None
+            maps.close()
             self.registry.finish_run(self.run_id, status)
         return self._write_results()
-
-    def _make_map(self, task: Any, spec: TaskSpec) -> EvalMap:
-        """The configured evaluation backend for a task."""
-        cfg = self.config
-        extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
-        return make_map(cfg.map, task, spec, cfg.workers, cfg.timeout_s, **extra)
-
-    def _reduced_map(self, variant: Any, spec: TaskSpec) -> EvalMap:
-        """A map for a reduced budget; in-process it scores a variant sharing the prepared task."""
-        if self.config.map == "inprocess" and variant is not None:
-            self._maps.append(make_map("inprocess", variant, spec))
-        else:
-            self._maps.append(self._make_map(variant if variant is not None else build_task(spec), spec))
-        return self._maps[-1]
 
     def _first_generation(self, on_generation: Callable | None) -> None:
         """Generation 0: seeds, then ramped half-and-half trees (numpy/torch seeded too)."""
@@ -219,10 +199,7 @@ class Search:
         self.generation = generation
         for name in COUNTERS:
             self.counters[name] += getattr(counts, name)
-        for label, tally in counts.by_budget.items():
-            total = self.budget_counts.setdefault(label, {"evaluated": 0, "eval_s": 0.0})
-            total["evaluated"] += int(tally["evaluated"])
-            total["eval_s"] = round(total["eval_s"] + tally["eval_s"], 3)
+        counts.add_budgets_to(self.budget_counts)
         stats = generation_stats(generation, self.population, self.cache, counts,
                                  time.perf_counter() - start, self.task.direction)
         self.history.append(stats)

@@ -14,7 +14,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from evaluators.base import worst
 from gp_engine.cache import CacheEntry, FitnessCache
-from gp_engine.fidelity import Budget, successive_halving
+from gp_engine.budgets import Budget
+from gp_engine.fidelity import successive_halving
 from primitives.metric import Metric, text_hash
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,13 @@ class Counts:
         entry["evaluated"] += 1
         entry["eval_s"] += float(wall_s or 0.0)
 
+    def add_budgets_to(self, totals: dict[str, dict[str, float]]) -> None:
+        """Add this generation's evaluations and seconds per budget to a run's totals."""
+        for label, tally in self.by_budget.items():
+            total = totals.setdefault(label, {"evaluated": 0, "eval_s": 0.0})
+            total["evaluated"] += int(tally["evaluated"])
+            total["eval_s"] = round(total["eval_s"] + tally["eval_s"], 3)
+
 
 def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Metric] = (), operator: str = "init") -> Candidate:
     """Canonicalise a tree into a Candidate; failures become invalid candidates, never errors."""
@@ -112,10 +120,12 @@ class Scorer:
         fit, mine = found
         source = ("constant" if c.metric is not None and not c.metric.operands else "evaluated") if mine else "registry"
         self.cache.add(self.entry(c, fit, source, generation))
-        if mine:
+        if mine:  # recorded by this run before a restart: spent, so counted
             counts.evaluated += 1
             counts.restored += 1
             counts.failed += 0 if fit.ok else 1
+            if source != "constant":  # constants are recorded, never evaluated
+                counts.tally(self.budget.name, fit.wall_s)
         else:
             counts.skipped_registry += 1
         return True

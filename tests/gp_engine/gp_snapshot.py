@@ -16,7 +16,8 @@ def run_state(run_dir: Path) -> dict[str, Any]:
     data = json.loads((Path(run_dir) / "checkpoint.json").read_text())
     cache = {e["key"]: (e["hash"], e["value"], e["ok"], e["reason"], e["source"], e["generation"])
              for e in data["cache"]}
-    history = [{k: v for k, v in h.items() if k not in TIMING} for h in data["history"]]
+    history = [{k: ({b: t["evaluated"] for b, t in v.items()} if k == "by_budget" else v)
+                for k, v in h.items() if k not in TIMING} for h in data["history"]]
     return {"generation": data["generation"], "population": data["population"], "cache": cache,
             "counters": data["counters"], "history": history, "rng": data["rng"]["random"]}
 
