@@ -9,7 +9,8 @@ plus the settings tuned on validation and CAFE with an evolved importance score.
 ``--tuned`` adds frequency-tuned and cafe-tuned (settings per ratio from tuned[_MODEL].json, made by
 tune.py on validation); ``--evolved`` adds cafe-evolved. Rows are appended to rows.jsonl as each
 (model, variant, ratio, seed) finishes, so a rerun skips what is done under the same settings;
-results.json, results.md and auc_vs_ratio.png are rewritten at the end.
+results.json, results.md (with findings.md, the written reading of the numbers, at its end) and
+auc_vs_ratio.png are rewritten at the end.
 """
 from __future__ import annotations
 
@@ -159,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             "machine": platform.machine(), "load_average_at_start": list(load),
             "wall_s_this_run": time.time() - started}
     full_floats = max((r["full_floats"] for r in current if "full_floats" in r), default=0)
-    paths = write_results(current, out, meta, notes(cfgs, command, load, time.time() - started, full_floats, extra))
+    findings = (HERE / "findings.md").read_text() if out == HERE and (HERE / "findings.md").exists() else ""
+    paths = write_results(current, out, meta, notes(cfgs, command, load, time.time() - started, full_floats, extra),
+                          findings)
     log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return 0
 

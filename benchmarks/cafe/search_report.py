@@ -40,6 +40,7 @@ def report(run_dir: Path, registry_path: Path, command: str) -> str:
         except Exception:  # the name is taken by an earlier best: leave it, report the hash
             pass
     walls = [e.wall_s for e in evals if e.wall_s]
+    scores = sorted(e.score for e in evals if e.ok)
     search, task = config["search"], config["search"]["task_options"]
     lines = ["# Evolved CAFE importance scores (embedding-importance search)", "",
              f"Reproduce: `nice -n 10 {command}`", "",
@@ -52,14 +53,16 @@ def report(run_dir: Path, registry_path: Path, command: str) -> str:
              f"{sum(not e.ok for e in evals)} failed; seconds per candidate: median "
              f"{statistics.median(walls):.1f}, mean {statistics.fmean(walls):.1f} (one torch thread, shared "
              f"2-core machine); counters {summary.get('counters', {})}.", "",
-             "Seeds: " + ", ".join(f"`{s}` {seeds[s].score:.4f}" if seeds[s] is not None and seeds[s].ok
-                                   else f"`{s}` n/a" for s in SEEDS) + ".", "",
+             "Seeds: " + ", ".join(f"`{s}` {seeds[s].score:.5f}" if seeds[s] is not None and seeds[s].ok
+                                   else f"`{s}` n/a" for s in SEEDS) + f". Every successful candidate: min "
+             f"{scores[0]:.5f}, median {statistics.median(scores):.5f}, max {scores[-1]:.5f} (the landscape is flat "
+             "when the spread is of the order of the seed-to-seed noise).", "",
              "| # | valid AUC | complexity | hash | formula |", "|---|---|---|---|---|"]
     for i, e in enumerate(hof, 1):
-        lines.append(f"| {i} | {e['fitness']:.4f} | {e['complexity']} | `{e['hash']}` | `{e['canonical']}` |")
+        lines.append(f"| {i} | {e['fitness']:.5f} | {e['complexity']} | `{e['hash']}` | `{e['canonical']}` |")
     gain = best["fitness"] - seeds["gnorm"].score if seeds["gnorm"] is not None else float("nan")
     lines += ["", f"Best: `{best['canonical']}` (hash `{best['hash']}`, registry name `{BEST_NAME}`), "
-              f"{gain:+.4f} validation AUC over the grad-norm seed under the search's own seeds; "
+              f"{gain:+.5f} validation AUC over the grad-norm seed under the search's own seeds; "
               "test AUC on the reported seeds is in results.md (cafe-evolved).", ""]
     return "\n".join(lines)
 

@@ -132,13 +132,16 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "") -> dict[str, Path]:
-    """results.json (meta, aggregate, versus hash, rows), results.md (notes + tables), auc_vs_ratio.png under out."""
+def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "",
+                  findings: str = "") -> dict[str, Path]:
+    """results.json (meta, aggregate, versus hash, rows), results.md (notes, tables, then findings),
+    auc_vs_ratio.png under out."""
     out.mkdir(parents=True, exist_ok=True)
     agg, diffs = aggregate(rows), versus_hash(rows)
     paths = {"json": out / "results.json", "md": out / "results.md", "plot": out / "auc_vs_ratio.png"}
     paths["json"].write_text(json.dumps({"meta": meta, "aggregate": agg, "versus_hash": diffs, "rows": list(rows)},
                                         indent=2, default=str))
-    paths["md"].write_text((notes + "\n\n" if notes else "") + markdown_tables(agg, diffs))
+    paths["md"].write_text((notes + "\n\n" if notes else "") + markdown_tables(agg, diffs)
+                           + ("\n" + findings.strip() + "\n" if findings.strip() else ""))
     plot(agg, paths["plot"])
     return paths
