@@ -36,20 +36,33 @@ def per_ratio(tuned: dict[str, Any], method: str, importance: str = "grad-norm")
     return tuple(out)
 
 
-def arms(model: str, tuned: bool, evolved: str | None) -> tuple[Variant, ...]:
-    """frequency-tuned and cafe-tuned (with --tuned), cafe-evolved (tuned settings when given)."""
+def parse_evolved(values: list[str] | None) -> dict[str, str]:
+    """``--evolved`` values as {label: reference}: ``REF`` is labelled cafe-evolved, ``LABEL=REF`` keeps its label."""
+    out = {}
+    for value in values or []:
+        label, sep, ref = value.partition("=")
+        label, ref = (label.strip(), ref.strip()) if sep else ("cafe-evolved", value.strip())
+        if label in out:
+            raise ValueError(f"--evolved label {label!r} given twice")
+        out[label] = ref
+    return out
+
+
+def arms(model: str, tuned: bool, evolved: dict[str, str]) -> tuple[Variant, ...]:
+    """frequency-tuned and cafe-tuned (with --tuned), then CAFE with each evolved importance {label: formula}
+    (with the tuned settings of each ratio when --tuned)."""
     record = load_tuned(model) if tuned else None
     out: list[Variant] = []
     if record is not None:
         out += [Variant("frequency-tuned", "frequency", per_ratio=per_ratio(record, "frequency")),
                 Variant("cafe-tuned", "cafe", per_ratio=per_ratio(record, "cafe"))]
-    if evolved is not None:
-        pairs = per_ratio(record, "cafe", evolved) if record is not None else ()
-        out.append(Variant("cafe-evolved", "cafe", MethodOptions(importance=evolved), pairs))
+    for label, formula in evolved.items():
+        pairs = per_ratio(record, "cafe", formula) if record is not None else ()
+        out.append(Variant(label, "cafe", MethodOptions(importance=formula), pairs))
     return tuple(out)
 
 
-def protocol(model: str, tuned: bool, evolved: str | None, evolved_ref: str | None) -> list[str]:
+def protocol(model: str, tuned: bool, evolved: dict[str, str], refs: dict[str, str]) -> list[str]:
     """Markdown lines stating how the tuned and evolved arms were made."""
     lines = []
     if tuned:
@@ -69,8 +82,9 @@ def protocol(model: str, tuned: bool, evolved: str | None, evolved_ref: str | No
                          f"{cafe.get('valid_auc', float('nan')):.4f}); frequency-tuned hot {freq.get('hot_fraction')} "
                          f"({freq.get('valid_auc', float('nan')):.4f}); hash {c['hash_valid_auc']:.4f}")
         lines.append("")
-    if evolved is not None:
-        lines += [f"cafe-evolved: importance `{evolved}`" + (f" (registry `{evolved_ref}`)" if evolved_ref and
-                  evolved_ref != evolved else "") + (", with the cafe-tuned settings of each ratio" if tuned else "")
-                  + "; evolved by `metricforge search --task embedding-importance` (benchmarks/cafe/search.md).", ""]
+    for label, formula in evolved.items():
+        ref = refs.get(label)
+        lines += [f"{label}: importance `{formula}`" + (f" (registry `{ref}`)" if ref and ref != formula else "")
+                  + (", with the cafe-tuned settings of each ratio" if tuned else "")
+                  + "; evolved by `metricforge search --task embedding-importance` (benchmarks/cafe/search*.md).", ""]
     return lines

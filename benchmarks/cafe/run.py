@@ -28,7 +28,8 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from benchmarks.cafe.arms import arms, protocol  # noqa: E402
+from benchmarks.cafe.arms import arms, parse_evolved, protocol  # noqa: E402
+from benchmarks.cafe.notes import notes  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_seed  # noqa: E402
 from model_compression.cafe.methods import DEFAULT_THRESHOLD, METHODS  # noqa: E402
 from model_compression.cafe.report import write_results  # noqa: E402
@@ -50,7 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hot-fraction", type=float, default=0.5)
     p.add_argument("--importance", default="grad-norm", help="grad-norm, frequency or a formula (the cafe arms)")
     p.add_argument("--tuned", action="store_true", help="add frequency-tuned and cafe-tuned from tuned[_MODEL].json")
-    p.add_argument("--evolved", default=None, help="add cafe-evolved: a formula, registry name or hash")
+    p.add_argument("--evolved", action="append", default=None,
+                   help="add CAFE with an evolved importance: FORMULA_OR_REGISTRY_REF (labelled cafe-evolved) or "
+                        "LABEL=FORMULA_OR_REGISTRY_REF; repeatable")
     p.add_argument("--registry", default="benchmarks/search/work/registry.db", help="where --evolved is looked up")
     p.add_argument("--out", type=Path, default=None, help="default: benchmarks/cafe (work/quick with --quick)")
     p.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, ratios 0.1 and 0.02")
@@ -69,43 +72,20 @@ def load_rows(path: Path) -> list[dict]:
     return rows
 
 
-def notes(cfgs: dict[str, dict], command: str, started_load: tuple[float, ...], wall_s: float,
-          full_floats: int, extra: list[str] = ()) -> str:
-    """What was run, on what, and how to read the tables."""
-    cfg = next(iter(cfgs.values()))
-    epochs = ", ".join(f"{m} {c['epochs']}" for m, c in cfgs.items())
-    return "\n".join([
-        "# Compressed embeddings on MovieLens-100k (CAFE study)", "",
-        f"Reproduce: `nice -n 10 .venv/bin/python {command}` (torch {torch.__version__}, one torch thread, "
-        f"{platform.platform()}, load average at start {', '.join(f'{v:.2f}' for v in started_load)}, "
-        f"{wall_s / 60:.1f} min this run).", "",
-        f"Data and training as the dense recsys-prune models: {cfg['split']} split, Adam lr {cfg['lr']}, batch "
-        f"{cfg['batch_size']}, epochs {epochs}, emb_dim {cfg['emb_dim']}, hidden {tuple(cfg['hidden'])}; only "
-        "`model.embeddings` is swapped, every method of a seed sees the same initial MLP and the same batches. "
-        "Memory counts the swapped module (parameters, hot-id lists, sketch) against its budget, ratio x the "
-        f"full table's {full_floats:,} floats; DeepFM's first-order weights (one float per feature) stay "
-        "uncompressed in every method.", "",
-        f"CAFE: threshold {cfg['threshold']:g} (benchmarks/cafe/threshold.md), hot fraction {cfg['hot_fraction']} "
-        f"(also the frequency baseline's), importance {cfg['importance']}, sketch decay 0.99 per 10 x B x T "
-        "inserted score; cafe-ml adds a medium hash table for ids scoring >= 0.2 T. Throughput: training "
-        "samples per second on one thread, on the same batches (noisy when the machine is shared; "
-        "benchmarks/cafe/throughput.md times the steps interleaved).", "", *extra,
-    ])
-
-
-def resolve_evolved(ref: str | None, registry: str) -> str | None:
-    """--evolved as importance text: a formula as given, a registry name or hash as its formula."""
-    if ref is None:
-        return None
+def resolve_evolved(refs: dict[str, str], registry: str) -> dict[str, str]:
+    """{label: reference} as {label: importance text}: formulas as given, registry names or hashes as their formula."""
     from model_compression.cafe.metric_importance import check_importance, resolve_importance
 
-    try:
-        return check_importance(ref)
-    except ValueError:
-        from registry import Registry
+    out = {}
+    for label, ref in refs.items():
+        try:
+            out[label] = check_importance(ref)
+        except ValueError:
+            from registry import Registry
 
-        with Registry.open(registry) as reg:
-            return resolve_importance(ref, reg)
+            with Registry.open(registry) as reg:
+                out[label] = resolve_importance(ref, reg)
+    return out
 
 
 def settings_of(variant: Variant, ratio: float) -> dict:
@@ -133,14 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_rows(rows_path)
     rows_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     load, started = os.getloadavg(), time.time()
-    evolved = resolve_evolved(args.evolved, args.registry)
+    refs = parse_evolved(args.evolved)
+    evolved = resolve_evolved(refs, args.registry)
     cfgs, current, extra = {}, [], []
     for model in ("deepfm", "dlrm") if args.dlrm else ("deepfm",):
         cfg = CAFEConfig(model=model, ratios=ratios, methods=tuple(args.methods.split(",")), seeds=seeds,
                          threshold=args.threshold, hot_fraction=args.hot_fraction, importance=args.importance,
                          extra=arms(model, args.tuned, evolved), epochs=1 if args.quick else None)
         cfgs[model] = cfg.to_dict()
-        extra += protocol(model, args.tuned, evolved, args.evolved)
+        extra += protocol(model, args.tuned, evolved, refs)
         for seed in seeds:
             def done(variant: Variant, ratio: float, seed: int = seed) -> bool:
                 return any(r["seed"] == seed and matches(r, model, variant, ratio) for r in rows)

@@ -24,7 +24,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from benchmarks.cafe.arms import arms  # noqa: E402
+from benchmarks.cafe.arms import arms, parse_evolved  # noqa: E402
 from benchmarks.cafe.run import resolve_evolved  # noqa: E402
 from evaluators.classifier import one_thread  # noqa: E402
 from evaluators.recsys.config import RecsysTaskConfig  # noqa: E402
@@ -86,7 +86,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
     data = load_data(cfg.data_config())
     counts = train_counts(data)
     variants = [Variant("hash", "hash"), Variant("cafe", "cafe", MethodOptions())]
-    variants += [v for v in arms(args.model, args.tuned, resolve_evolved(args.evolved, args.registry))
+    variants += [v for v in arms(args.model, args.tuned, resolve_evolved(parse_evolved(args.evolved), args.registry))
                  if v.method == "cafe"]
     rows = []
     with one_thread():
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--tuned", action="store_true")
-    p.add_argument("--evolved", default=None)
+    p.add_argument("--evolved", action="append", default=None, help="as run.py: [LABEL=]FORMULA_OR_REGISTRY_REF")
     p.add_argument("--registry", default="benchmarks/search/work/registry.db")
     args = p.parse_args(argv)
     load = os.getloadavg()

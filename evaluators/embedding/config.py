@@ -11,6 +11,7 @@ from evaluators.recsys.train import TrainConfig
 from model_compression.cafe.budget import check_ratio
 from model_compression.cafe.cafe_embedding import CAFEEmbedding
 from model_compression.cafe.methods import DEFAULT_THRESHOLD, MethodOptions
+from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
 
 # CAFEEmbedding's construction defaults the task relies on: recorded so that changing one changes the key.
 _DEFAULTS = inspect.signature(CAFEEmbedding.__init__).parameters
@@ -40,10 +41,16 @@ class EmbeddingTaskConfig:
     lr: float = 1e-3
     emb_dim: int = 16
     hidden: tuple[int, ...] = (256, 128)
+    operands: tuple[str, ...] | None = None  # None: every occurrence operand; e.g. only the batch-local ones
 
     def __post_init__(self) -> None:
         """Normalise tuples and validate, so a bad setting fails before any training."""
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.operands is not None:
+            object.__setattr__(self, "operands", tuple(dict.fromkeys(self.operands)))
+            unknown = [o for o in self.operands if o not in OCCURRENCE_OPERANDS]
+            if unknown or not self.operands:
+                raise ValueError(f"operands must be among {', '.join(OCCURRENCE_OPERANDS)}, got {self.operands}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         object.__setattr__(self, "ratio", check_ratio(self.ratio))
         if self.model not in MODELS:
@@ -77,5 +84,9 @@ class EmbeddingTaskConfig:
         """JSON-ready form with the full architecture and the sketch's construction settings."""
         out = asdict(self)
         out["seeds"], out["hidden"] = list(self.seeds), list(self.hidden)
+        if self.operands is None:
+            del out["operands"]  # every operand: the key of searches made before the option existed
+        else:
+            out["operands"] = list(self.operands)
         return {**out, "architecture": self.model_config().to_dict(), "sketch": dict(SKETCH),
                 "dataset": "movielens-100k"}

@@ -27,7 +27,6 @@ class EmbeddingImportanceTask(PreparedTask):
 
     name = "embedding-importance"
     direction = "max"
-    operands = OCCURRENCE_OPERANDS
 
     def __init__(self, config: EmbeddingTaskConfig | None = None, **overrides: Any) -> None:
         """A task for config (default EmbeddingTaskConfig()) with keyword overrides of its fields."""
@@ -41,6 +40,11 @@ class EmbeddingImportanceTask(PreparedTask):
         if unknown:
             raise ValueError(f"unknown embedding-importance option(s): {', '.join(sorted(unknown))}")
         return cls(**options)
+
+    @property
+    def operands(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The occurrence operands a metric may use (all, unless the ``operands`` option narrows them)."""
+        return self.config.operands or OCCURRENCE_OPERANDS
 
     def settings(self) -> dict[str, Any]:
         """Every setting that changes the score."""

@@ -69,3 +69,14 @@ def test_tiny_search_records_in_a_registry(tmp_path):
         board = reg.best("embedding-importance", key=result.settings_key, direction="max")
         assert board and 0.5 < board[0].score < 1
         assert {e.metric.canonical for e in board} >= {"gnorm", "freq"}
+
+
+def test_operands_option_narrows_what_a_metric_may_use(task):
+    local = EmbeddingImportanceTask(**FAST, operands=["gnorm", "enorm", "gdot", "perr"])
+    local._state = task.state  # same data and seeds: share the prepared splits
+    assert local.operands == ("gnorm", "enorm", "gdot", "perr") and local.settings()["operands"] == list(local.operands)
+    assert "operands" not in task.settings()  # every operand: the key of searches made before the option
+    fit = local.score("mul(freq, gnorm)")
+    assert not fit.ok and "operand(s) freq" in fit.reason
+    with pytest.raises(ValueError, match="operands must be among"):
+        EmbeddingImportanceTask(operands=["W"])
