@@ -62,26 +62,29 @@ def arms(model: str, tuned: bool, evolved: dict[str, str]) -> tuple[Variant, ...
     return tuple(out)
 
 
-def protocol(model: str, tuned: bool, evolved: dict[str, str], refs: dict[str, str]) -> list[str]:
-    """Markdown lines stating how the tuned and evolved arms were made."""
+def tuning_protocol(model: str) -> list[str]:
+    """Markdown lines stating how a model's tuned arms were chosen."""
+    record = load_tuned(model)
+    grid = record["grid"]
+    lines = [f"Tuning ({model}): on the VALIDATION split of seeds {', '.join(map(str, record['tuning_seeds']))} "
+             "(disjoint from the reported seeds), per ratio, the hot fraction x T of the grid "
+             f"{list(grid['hot_fraction'])} x {list(grid['threshold'])} with the highest mean validation AUC "
+             "(CAFE's coupled decay), then sketch decay periods decoupled from T "
+             f"{list(grid['decay_every'])} at that setting, kept only when better; the frequency baseline's "
+             "hot fraction on the same grid. Test AUC was never read while tuning "
+             f"(`benchmarks/cafe/tune.py --model {model}`, {tuned_path(model).name}). Chosen:", ""]
+    for ratio, c in record["chosen"].items():
+        cafe, freq = c.get("cafe") or {}, c.get("frequency") or {}
+        lines.append(f"- ratio {ratio}: cafe-tuned hot {cafe.get('hot_fraction')}, T {cafe.get('threshold')}, "
+                     f"decay every {cafe.get('decay_every') or '10 x B x T'} (valid AUC "
+                     f"{cafe.get('valid_auc', float('nan')):.4f}); frequency-tuned hot {freq.get('hot_fraction')} "
+                     f"({freq.get('valid_auc', float('nan')):.4f}); hash {c['hash_valid_auc']:.4f}")
+    return lines + [""]
+
+
+def evolved_protocol(evolved: dict[str, str], refs: dict[str, str], tuned: bool) -> list[str]:
+    """Markdown lines naming each evolved importance and where it came from."""
     lines = []
-    if tuned:
-        record = load_tuned(model)
-        grid = record["grid"]
-        lines += [f"Tuning ({model}): on the VALIDATION split of seeds {', '.join(map(str, record['tuning_seeds']))} "
-                  "(disjoint from the reported seeds), per ratio, the hot fraction x T of the grid "
-                  f"{list(grid['hot_fraction'])} x {list(grid['threshold'])} with the highest mean validation AUC "
-                  "(CAFE's coupled decay), then sketch decay periods decoupled from T "
-                  f"{list(grid['decay_every'])} at that setting, kept only when better; the frequency baseline's "
-                  "hot fraction on the same grid. Test AUC was never read while tuning "
-                  f"(`benchmarks/cafe/tune.py --model {model}`, {tuned_path(model).name}). Chosen:", ""]
-        for ratio, c in record["chosen"].items():
-            cafe, freq = c.get("cafe") or {}, c.get("frequency") or {}
-            lines.append(f"- ratio {ratio}: cafe-tuned hot {cafe.get('hot_fraction')}, T {cafe.get('threshold')}, "
-                         f"decay every {cafe.get('decay_every') or '10 x B x T'} (valid AUC "
-                         f"{cafe.get('valid_auc', float('nan')):.4f}); frequency-tuned hot {freq.get('hot_fraction')} "
-                         f"({freq.get('valid_auc', float('nan')):.4f}); hash {c['hash_valid_auc']:.4f}")
-        lines.append("")
     for label, formula in evolved.items():
         ref = refs.get(label)
         lines += [f"{label}: importance `{formula}`" + (f" (registry `{ref}`)" if ref and ref != formula else "")

@@ -15,7 +15,7 @@ def notes(cfgs: dict[str, dict], command: str, started_load: tuple[float, ...], 
         "# Compressed embeddings on MovieLens-100k (CAFE study)", "",
         f"Reproduce: `nice -n 10 .venv/bin/python {command}` (torch {torch.__version__}, one torch thread, "
         f"{platform.platform()}, load average at start {', '.join(f'{v:.2f}' for v in started_load)}, "
-        f"{wall_s / 60:.1f} min this run).", "",
+        f"{wall_s / 60:.1f} min of training in these rows).", "",
         f"Data and training as the dense recsys-prune models: {cfg['split']} split, Adam lr {cfg['lr']}, batch "
         f"{cfg['batch_size']}, epochs {epochs}, emb_dim {cfg['emb_dim']}, hidden {tuple(cfg['hidden'])}; only "
         "`model.embeddings` is swapped, every method of a seed sees the same initial MLP and the same batches. "

@@ -28,7 +28,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from benchmarks.cafe.arms import arms, parse_evolved, protocol  # noqa: E402
+from benchmarks.cafe.arms import arms, evolved_protocol, parse_evolved, tuning_protocol  # noqa: E402
 from benchmarks.cafe.notes import notes  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_seed  # noqa: E402
 from model_compression.cafe.methods import DEFAULT_THRESHOLD, METHODS  # noqa: E402
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                          threshold=args.threshold, hot_fraction=args.hot_fraction, importance=args.importance,
                          extra=arms(model, args.tuned, evolved), epochs=1 if args.quick else None)
         cfgs[model] = cfg.to_dict()
-        extra += protocol(model, args.tuned, evolved, refs)
+        extra += tuning_protocol(model) if args.tuned else []
         for seed in seeds:
             def done(variant: Variant, ratio: float, seed: int = seed) -> bool:
                 return any(r["seed"] == seed and matches(r, model, variant, ratio) for r in rows)
@@ -136,14 +136,18 @@ def main(argv: list[str] | None = None) -> int:
 
             run_seed(cfg, seed, emit, skip=done)
         current += [r for r in rows if r["seed"] in seeds and any(matches(r, model, v, q) for v, q in cfg.runs())]
-    command = " ".join(["benchmarks/cafe/run.py", *(argv if argv is not None else sys.argv[1:])])
+    extra += evolved_protocol(evolved, refs, args.tuned)
+    command = " ".join(["benchmarks/cafe/run.py", *(a for a in (argv if argv is not None else sys.argv[1:])
+                                                     if a != "--report-only")])
+    if args.report_only and (out / "results.json").exists():  # keep the load of the run that trained
+        load = tuple(json.loads((out / "results.json").read_text())["meta"]["load_average_at_start"])
     meta = {"configs": cfgs, "command": command, "python": platform.python_version(), "torch": torch.__version__,
             "machine": platform.machine(), "load_average_at_start": list(load),
             "wall_s_this_run": time.time() - started}
     full_floats = max((r["full_floats"] for r in current if "full_floats" in r), default=0)
     findings = (HERE / "findings.md").read_text() if out == HERE and (HERE / "findings.md").exists() else ""
-    paths = write_results(current, out, meta, notes(cfgs, command, load, time.time() - started, full_floats, extra),
-                          findings)
+    trained_s = sum(r.get("train_s", 0.0) for r in current)
+    paths = write_results(current, out, meta, notes(cfgs, command, load, trained_s, full_floats, extra), findings)
     log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return 0
 

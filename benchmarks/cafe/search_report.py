@@ -64,7 +64,7 @@ def report(run_dir: Path, registry_path: Path, command: str, best_name: str = BE
     gain = best["fitness"] - seeds["gnorm"].score if seeds.get("gnorm") is not None else float("nan")
     lines += ["", f"Best: `{best['canonical']}` (hash `{best['hash']}`, registry name `{best_name}`), "
               f"{gain:+.5f} validation AUC over the grad-norm seed under the search's own seeds; "
-              "test AUC on the reported seeds is in results.md (cafe-evolved).", ""]
+              "test AUC on the reported seeds is in results.md (the cafe-evolved arms).", ""]
     return "\n".join(lines)
 
 
