@@ -1,9 +1,7 @@
 """Tables, JSON and plots of convergence studies."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from data_efficiency.calibration import CalibrationConvergence
 from data_efficiency.convergence import RankingConvergence
@@ -62,12 +60,4 @@ def plot_ranking(result: RankingConvergence, unit: str, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path
-
-
-def write_json(path: Path, data: Any) -> Path:
-    """Pretty JSON, written atomically."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    tmp.replace(path)
     return path

@@ -22,6 +22,7 @@ from data_efficiency.recsys_rows import load_rows
 from data_efficiency.train_report import write_report
 from evaluators.recsys.config import DataConfig
 from evaluators.recsys.models import MODELS, ModelConfig
+from model_compression.json_safe import json_safe
 
 __all__ = ["TrainingConvergence", "default_split", "training_convergence", "write_report"]
 log = logging.getLogger(__name__)
@@ -65,24 +66,13 @@ class TrainingConvergence:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN, such as the last point's gain bound, as None)."""
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any]) -> "TrainingConvergence":
         """The result back from ``to_dict`` (JSON)."""
         return cls(**{**saved, "fractions": tuple(saved["fractions"]), "seeds": tuple(saved["seeds"]),
                       "gain_lcb": tuple(math.nan if b is None else b for b in saved["gain_lcb"])})
-
-
-def _finite(value: Any) -> Any:
-    """value with every NaN float replaced by None, through lists, tuples and dicts."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def default_split(strategy: str) -> str:

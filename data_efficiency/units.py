@@ -39,7 +39,6 @@ def units_of(task: Any) -> Units:
         length = int(windows.shape[1])
         return Units(f"{length}-token window", int(windows.shape[0]), "min", losses, perplexity_score, length)
     if task.name == "mlp-prune":
-        task.prepare()
         return Units("test sample", task.evaluation_size(), "max",
                      lambda metric: task.correct(metric).numpy(), mean_score)
     raise ValueError(f"evaluation-data convergence is measured on llm-prune or mlp-prune, not {task.name!r}")

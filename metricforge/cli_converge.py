@@ -42,7 +42,9 @@ def _powers(count: int) -> list[int]:
 def _evaluation(spec, task, metrics, args: dict, out: Path) -> str:
     """The evaluation-data study: outputs per unit, agreement per budget, table, plot, JSON."""
     from data_efficiency.convergence import ranking_convergence
-    from data_efficiency.convergence_report import plot_ranking, ranking_table, write_json
+    from data_efficiency.convergence_report import plot_ranking, ranking_table
+    from gp_engine.checkpoint import write_json_atomic
+    from model_compression.json_safe import json_safe
     from data_efficiency.units import output_matrix, units_of
 
     units = units_of(task)
@@ -53,9 +55,9 @@ def _evaluation(spec, task, metrics, args: dict, out: Path) -> str:
                                  direction=units.direction, k=args["k"], threshold=args["threshold"],
                                  topk_threshold=args["topk_threshold"], confidence=args["confidence"],
                                  resamples=args["resamples"], seed=args["seed"])
-    write_json(out / "evaluation.json", {"task": spec.to_dict(), "settings": task.settings(), "unit": units.unit,
-                                         "tokens_per_unit": units.tokens_per_unit, **result.to_dict(),
-                                         "outputs": matrix.tolist()})
+    write_json_atomic(out / "evaluation.json", json_safe({
+        "task": spec.to_dict(), "settings": task.settings(), "unit": units.unit, "tokens_per_unit": units.tokens_per_unit,
+        **result.to_dict(), "outputs": matrix.tolist()}))
     plot_ranking(result, units.unit, out / "evaluation.png")
     scores = "\n".join(f"| {i} | `{m}` | {s:.6g} |" for i, (m, s) in enumerate(
         sorted(zip(result.metrics, result.full_scores), key=lambda p: p[1] * (1 if units.direction == "min" else -1)), 1))
@@ -66,7 +68,9 @@ def _evaluation(spec, task, metrics, args: dict, out: Path) -> str:
 def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
     """The calibration study (llm-prune): rankings with fewer calibration windows, several draws."""
     from data_efficiency.calibration import calibration_convergence
-    from data_efficiency.convergence_report import calibration_table, write_json
+    from data_efficiency.convergence_report import calibration_table
+    from gp_engine.checkpoint import write_json_atomic
+    from model_compression.json_safe import json_safe
     from gp_engine.tasks import TaskSpec, build_task
 
     if spec.name != "llm-prune":
@@ -79,7 +83,7 @@ def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
     result = calibration_convergence(make, metrics, [m.canonical for m in metrics], args["calib_windows"],
                                      args["calib_seeds"], k=args["k"], threshold=args["threshold"],
                                      topk_threshold=args["topk_threshold"])
-    write_json(out / "calibration.json", {"task": spec.to_dict(), **eval_opts, **result.to_dict()})
+    write_json_atomic(out / "calibration.json", json_safe({"task": spec.to_dict(), **eval_opts, **result.to_dict()}))
     return f"## Calibration data\n\n{calibration_table(result)}"
 
 

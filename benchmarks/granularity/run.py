@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.granularity.summary import index_saving, mean_rows, ordering  # noqa: E402
-from model_compression.granularity.report import _finite, plot  # noqa: E402
+from model_compression.granularity.report import plot  # noqa: E402
+from model_compression.json_safe import json_safe  # noqa: E402
 from model_compression.granularity.study import StudyConfig, run_study  # noqa: E402
 from model_compression.lth.resolve import best_registry_metric, resolve_metric_ref  # noqa: E402
 
@@ -114,7 +115,7 @@ def llm_part(args: argparse.Namespace) -> dict:
 def write(out: Path, payload: dict) -> None:
     """results.json and results.md."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(_finite(payload), indent=1, default=str))
+    (out / "results.json").write_text(json.dumps(json_safe(payload), indent=1, default=str))
     from benchmarks.granularity.notes import notes_markdown
 
     (out / "results.md").write_text(notes_markdown(payload))

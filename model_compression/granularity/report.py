@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from model_compression.json_safe import json_safe
+
 __all__ = ["markdown", "plot", "write_results"]
 
 
@@ -92,21 +94,10 @@ def plot(result: dict[str, Any], folder: Path, prefix: str = "") -> list[Path]:
     return paths
 
 
-def _finite(value: Any) -> Any:
-    """A copy with NaN and infinities as None, so the JSON is standard."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def write_results(result: dict[str, Any], out: Path, title: str = "Granularity study", prefix: str = "") -> dict[str, Any]:
     """results.json, results.md and the plots under out; their paths."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / f"{prefix}results.json", out / f"{prefix}results.md"
-    json_path.write_text(json.dumps(_finite(result), indent=1, default=str))
+    json_path.write_text(json.dumps(json_safe(result), indent=1, default=str))
     md_path.write_text(markdown(result, title))
     return {"json": json_path, "md": md_path, "plots": plot(result, out, prefix)}
