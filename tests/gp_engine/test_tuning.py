@@ -1,8 +1,6 @@
 """Tuning the search's own settings: a tiny Optuna study on mlp-prune in the registry's database."""
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,14 +11,12 @@ from gp_engine.config import SearchConfig  # noqa: E402
 from gp_engine.tuning import TuneRequest, tune  # noqa: E402
 from gp_engine.tuning_budget import run_budgeted  # noqa: E402
 from gp_engine.tuning_space import TuneSpace, TuningError  # noqa: E402
-from gp_helpers import in_ci  # noqa: E402
 from metricforge.cli import main  # noqa: E402
 from metricforge.cli_search import resolve_config  # noqa: E402
 from primitives.metric import Metric  # noqa: E402
 from registry import Registry  # noqa: E402
 from registry.engine import resolve_url  # noqa: E402
 
-PG_ENV = "METRICFORGE_TEST_PG_URL"
 TINY = ["--budget", "12", "--seeds", "0", "--population-range", "4,6", "--elite-range", "0,2",
         "--tournament-range", "2,4"]
 
@@ -147,31 +143,9 @@ def test_space_checks_its_ranges():
         {"MedianPruner", "SuccessiveHalvingPruner", "NopPruner"}
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh database on the PostgreSQL test server, dropped afterwards."""
-    from sqlalchemy import create_engine
-
-    base = os.environ.get(PG_ENV)
-    if not base:
-        message = f"{PG_ENV} is not set (scripts/pg_test_server.sh start)"
-        if in_ci():
-            pytest.fail(f"CI=true but {message}", pytrace=False)
-        pytest.skip(message)
-    url, name = resolve_url(base), f"mf_tune_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 @pytest.mark.postgres
-def test_postgres_study_beside_the_registry(tmp_path, pg_url):
+def test_postgres_study_beside_the_registry(tmp_path, postgres_url):
+    pg_url = postgres_url
     tune(tiny_request(tmp_path), pg_url)
     result = tune(tiny_request(tmp_path, trials=2), pg_url)  # resumed: one more trial
     assert [t["state"] for t in result.trials] == ["complete", "complete"]

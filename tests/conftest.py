@@ -1,0 +1,46 @@
+"""Fixtures shared by every test folder: a fresh database on the PostgreSQL test server."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_ENV = "METRICFORGE_TEST_PG_URL"
+
+
+def in_ci() -> bool:
+    """CI=true: a missing PostgreSQL server fails the tests instead of skipping them."""
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the test server ($METRICFORGE_TEST_PG_URL), dropped afterwards."""
+    from sqlalchemy import create_engine
+
+    from registry.engine import resolve_url, safe_url
+
+    base = os.environ.get(PG_ENV)
+    if not base:
+        message = f"{PG_ENV} is not set (start a server: scripts/pg_test_server.sh start)"
+        if in_ci():
+            pytest.fail(f"CI=true but {message}", pytrace=False)
+        pytest.skip(message)
+    url = resolve_url(base)
+    name = f"mf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        admin.dispose()
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        pytest.fail(f"cannot use the PostgreSQL server {PG_ENV}={safe_url(url)}: {detail}", pytrace=False)
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
