@@ -14,9 +14,10 @@ mapping order for ``global``) is pruned first, so a mask is exact and reproducib
 many scores are equal (dequantised weights). NaN scores raise ``ValueError``; ``inf`` is ordered
 like any other value.
 
-Implementation: ``kthvalue`` finds each group's threshold, everything strictly below it is
-pruned, then the first few entries equal to it; this is the same mask as a stable sort by
-(score, index), without sorting.
+Implementation: a selection (numpy's introselect on the CPU, ``kthvalue`` elsewhere; several
+times faster than ``kthvalue`` on the CPU) finds each group's threshold, everything strictly
+below it is pruned, then the first few entries equal to it; this is the same mask as a stable
+sort by (score, index), without sorting. When no threshold is tied, the mask is one comparison.
 """
 
 from __future__ import annotations
@@ -96,24 +97,37 @@ def _check_scores(scores: Tensor, what: str = "scores") -> Tensor:
         raise TypeError(f"{what} must be a torch.Tensor, got {type(scores).__name__}")
     if scores.dtype == torch.bool or scores.is_complex():
         raise ValueError(f"{what} must be real numbers, got dtype {scores.dtype}")
-    if scores.is_floating_point():
+    if scores.is_floating_point() and torch.isnan(scores.sum()):  # one reduction; NaN also from inf - inf
         nan = torch.isnan(scores)
         if bool(nan.any()):
             raise ValueError(f"{what} contain NaN ({int(nan.sum())} of {scores.numel()} entries)")
-        if scores.dtype in (torch.float16, torch.bfloat16):
-            scores = scores.float()
+    if scores.dtype in (torch.float16, torch.bfloat16):
+        scores = scores.float()
     return scores
+
+
+def _kth_smallest(values: Tensor, k: int) -> Tensor:
+    """The k-th smallest (1-based) of each row of a 2-D tensor, as a column (rows x 1)."""
+    if values.device.type == "cpu" and values.dtype in (torch.float32, torch.float64) and values.shape[1] >= 64:
+        import numpy as np
+
+        rows = np.partition(values.numpy(), k - 1, axis=1)  # introselect: O(n) per row, no sort
+        return torch.from_numpy(np.ascontiguousarray(rows[:, k - 1:k]))
+    return values.kthvalue(k, dim=1, keepdim=True).values
 
 
 def _prune_lowest_rows(rows: Tensor, k: int) -> Tensor:
     """Keep-mask of a 2-D tensor pruning the k lowest of every row, ties pruned by lower column first."""
-    keep = torch.ones_like(rows, dtype=torch.bool)
     if k <= 0 or rows.numel() == 0:
-        return keep
-    threshold = rows.kthvalue(k, dim=1, keepdim=True).values
+        return torch.ones_like(rows, dtype=torch.bool)
+    rows = rows.detach()
+    threshold = _kth_smallest(rows, k)
+    at_most = rows <= threshold
+    if bool((at_most.sum(dim=1) == k).all()):  # no row keeps an entry equal to its threshold
+        return ~at_most
     below = rows < threshold
-    tied = rows == threshold
-    need = k - below.sum(dim=1, keepdim=True)  # in [1, tied count] by the definition of kthvalue
+    tied = at_most & ~below
+    need = k - below.sum(dim=1, keepdim=True)  # in [1, tied count] by the definition of the k-th value
     prune = below | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= need))
     return ~prune
 
@@ -123,7 +137,8 @@ def _prune_lowest_flat(flat: Tensor, k: int) -> Tensor:
     keep = torch.ones_like(flat, dtype=torch.bool)
     if k <= 0 or flat.numel() == 0:
         return keep
-    threshold = flat.kthvalue(k).values
+    flat = flat.detach()
+    threshold = _kth_smallest(flat.view(1, -1), k).view(())
     below = flat < threshold
     need = k - int(below.sum())
     tied_index = torch.nonzero(flat == threshold).squeeze(1)[:need]  # ascending flat index

@@ -32,6 +32,20 @@ def test_row_exact_per_row_and_matches_stable_sort(scores: torch.Tensor, sparsit
     assert torch.equal(keep, expected)
 
 
+@pytest.mark.parametrize("width", [40, 200])  # 200: wide rows take the numpy selection path
+@pytest.mark.parametrize("ties", [True, False])  # False: no tied threshold, the one-comparison path
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_row_selection_paths_match_stable_sort(width: int, ties: bool, dtype: torch.dtype) -> None:
+    torch.manual_seed(1)
+    scores = torch.randn(16, width, dtype=dtype)
+    if ties:
+        scores = (scores * 2).round() / 2
+    for sparsity in (0.3, 0.5):
+        k = round(sparsity * width)
+        keep = keep_mask(scores, sparsity, "row")
+        assert torch.equal(keep, torch.stack([_reference(row, k) for row in scores]))
+
+
 @pytest.mark.parametrize("sparsity", [0.0, 0.25, 0.5, 0.9])
 def test_layer_exact_and_matches_stable_sort(scores: torch.Tensor, sparsity: float) -> None:
     keep = keep_mask(scores, sparsity, "layer")

@@ -50,7 +50,7 @@ def group_scores(scores: Tensor, granularity: str | Granularity, aggregate: str 
     flat, ks = _as_2d(_check_scores(scores), kernel_size)
     tile = tile_for(gran, tuple(flat.shape), ks, role)  # type: ignore[arg-type]
     grid = aggregate_tiles(flat, tile, aggregate)
-    return _check_scores(grid, "group scores"), tile
+    return (grid if grid is flat else _check_scores(grid, "group scores")), tile  # single elements: checked
 
 
 def _select(grid: Tensor, sparsity: float, scope: str) -> Tensor:

@@ -32,7 +32,7 @@ class LLMTaskConfig:
     dtype: str = "auto"  # "auto" = bf16 where the hardware runs it natively, else float32
     device: str = "auto"
     grad_dtype: str = "float32"  # dtype of the model copy used for the gradient pass
-    eval_batch: int = 4
+    eval_batch: int | None = None  # windows per forward pass; None: 1 on the CPU (fastest there), 8 on a GPU
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
 
     def __post_init__(self) -> None:
@@ -51,7 +51,7 @@ class LLMTaskConfig:
         if self.eval_select not in ("first", "seeded"):
             raise ValueError(f"eval_select must be 'first' or 'seeded', got {self.eval_select!r}")
         for name in ("calib_windows", "calib_length", "eval_length", "eval_batch"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
 
     @property

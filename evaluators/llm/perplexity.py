@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -15,49 +16,55 @@ def _progress(iterable: Any, total: int, desc: str) -> Any:
     return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
-def window_nll(model: Any, windows: Any, batch_size: int = 4) -> tuple[float, int]:
-    """(sum of next-token NLL, number of predicted tokens) over (n x length) token windows."""
-    import torch
+def _token_nll(model: Any, ids: Any) -> Any:
+    """Next-token NLL of every position of a (batch x length) window batch, float64 (batch x length-1).
+    Rows of logits in float32 (cross-entropy over the class dimension of a (N, C, L) view rounds worse)."""
     import torch.nn.functional as F
 
+    logits = model(input_ids=ids, use_cache=False).logits[:, :-1]
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), ids[:, 1:].reshape(-1), reduction="none")
+    return nll.view(ids.shape[0], -1).double()
+
+
+def default_batch(model: Any) -> int:
+    """Windows per forward pass: 1 on the CPU (several windows in one pass run slower there), 8 on a GPU."""
+    return 1 if next(model.parameters()).device.type == "cpu" else 8
+
+
+def window_nll_sums(model: Any, windows: Any, batch_size: int | None = None, known: Sequence[float] = ()) -> list[float]:
+    """Sum of next-token NLL of each of the (n x length) windows; the leading ``known`` sums are
+    taken as given and their windows not run again."""
+    import torch
+
     device = next(model.parameters()).device
-    total, count = 0.0, 0
-    starts = range(0, windows.shape[0], batch_size)
+    batch_size = batch_size or default_batch(model)
+    sums = [float(v) for v in known[:windows.shape[0]]]
+    starts = range(len(sums), windows.shape[0], batch_size)
     with torch.inference_mode():
         for start in _progress(starts, len(starts), "perplexity"):
             ids = windows[start:start + batch_size].to(device)
-            logits = model(input_ids=ids, use_cache=False).logits[:, :-1]
-            targets = ids[:, 1:]
-            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum")
-            total += float(nll)
-            count += targets.numel()
-    return total, count
+            sums.extend(float(v) for v in _token_nll(model, ids).sum(dim=1).cpu())
+    return sums
 
 
-def window_losses(model: Any, windows: Any, batch_size: int = 4) -> Any:
+def window_losses(model: Any, windows: Any, batch_size: int | None = None) -> Any:
     """Mean next-token NLL of each window, as a float64 numpy vector (for convergence studies)."""
     import numpy as np
-    import torch
-    import torch.nn.functional as F
 
-    device = next(model.parameters()).device
-    out = []
-    with torch.inference_mode():
-        for start in range(0, windows.shape[0], batch_size):
-            ids = windows[start:start + batch_size].to(device)
-            logits = model(input_ids=ids, use_cache=False).logits[:, :-1].float()
-            nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-            out.append(nll.mean(dim=1).double().cpu())
-    return np.concatenate([t.numpy() for t in out])
+    return np.asarray(window_nll_sums(model, windows, batch_size)) / (windows.shape[1] - 1)
 
 
-def perplexity(model: Any, windows: Any, batch_size: int = 4) -> float:
-    """exp(mean NLL of every predicted token) over the windows; inf when it overflows or is NaN."""
-    total, count = window_nll(model, windows, batch_size)
-    mean = total / max(count, 1)
+def perplexity_of(nll_sums: Sequence[float], tokens_per_window: int) -> float:
+    """exp(mean NLL of every predicted token) from per-window sums; inf when it overflows or is NaN."""
+    mean = math.fsum(nll_sums) / max(len(nll_sums) * tokens_per_window, 1)
     if not math.isfinite(mean):
         return math.inf
     try:
         return math.exp(mean)
     except OverflowError:
         return math.inf
+
+
+def perplexity(model: Any, windows: Any, batch_size: int | None = None) -> float:
+    """exp(mean NLL of every predicted token) over the windows; inf when it overflows or is NaN."""
+    return perplexity_of(window_nll_sums(model, windows, batch_size), windows.shape[1] - 1)

@@ -6,7 +6,6 @@ import dataclasses
 import logging
 import math
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from evaluators.base import Fitness, PreparedTask
@@ -17,62 +16,10 @@ from .operands import OPERANDS
 if TYPE_CHECKING:
     from primitives.metric import Metric
 
+    from .prepared import Prepared
+    from .screening import Screened
+
 log = logging.getLogger(__name__)
-
-
-class _Prepared:
-    """What prepare() builds once and variants of a task share: model, data, operands, dense copy."""
-
-    def __init__(self, cfg: LLMTaskConfig) -> None:
-        from .data import WindowSpec, calibration_and_evaluation
-        from .layers import find_blocks, layers_by_block, prunable_layers
-        from .model import cache_dir, load_model
-        from .prune import snapshot
-
-        self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
-        self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device)
-        self.device = next(self.model.parameters()).device
-        self.calib, self.eval = calibration_and_evaluation(
-            self.tokenizer, WindowSpec(cfg.calib_source, cfg.calib_length, cfg.calib_windows, cfg.seed, "seeded"),
-            WindowSpec(cfg.eval_source, cfg.eval_length, cfg.eval_windows, cfg.seed, cfg.eval_select), self.root)
-        self.layers = prunable_layers(self.model)
-        self.blocks = find_blocks(self.model)[1]
-        self.block_layers = layers_by_block(self.layers)
-        self.dense = snapshot(self.layers)
-        self.operands, self.cache_hit, self.cache_path = self._operands(cfg)
-        self.block_inputs: tuple[list[Any], list[dict]] | None = None
-
-    def _operands(self, cfg: LLMTaskConfig) -> tuple[dict, bool, Path]:
-        """Load the operands from the disk cache, or compute and store them."""
-        from .operands import (
-            GRAD_SCALE,
-            compute_operands,
-            load_operands,
-            model_fingerprint,
-            operand_key,
-            save_operands,
-        )
-        from .stats import PERCDAMP
-
-        settings = {"dtype": str(self.model.dtype), "device": self.device.type, "grad_dtype": cfg.grad_dtype,
-                    "percdamp": PERCDAMP, "grad_scale": GRAD_SCALE}
-        key = operand_key(model_fingerprint(self.model), self.calib, settings)
-        path = self.root / "operands" / f"{key}.safetensors"
-        if path.is_file():
-            return load_operands(path, self.device), True, path
-        start = time.perf_counter()
-        ops = compute_operands(self.model, self.layers, self.calib, cfg.grad_dtype)
-        log.info("operands computed in %.1f s", time.perf_counter() - start)
-        save_operands(path, ops, {"key": key})
-        return ops, False, path
-
-    def inputs(self) -> tuple[list[Any], list[dict]]:
-        """Hidden states entering block 0 for every calibration window (computed once)."""
-        from .blocks import capture_block_inputs
-
-        if self.block_inputs is None:
-            self.block_inputs = capture_block_inputs(self.model, self.blocks, self.calib)
-        return self.block_inputs
 
 
 class LLMPruneTask(PreparedTask):
@@ -85,7 +32,7 @@ class LLMPruneTask(PreparedTask):
     def __init__(self, config: LLMTaskConfig | None = None, **overrides: Any) -> None:
         """A task for `config` (default LLMTaskConfig()) with keyword overrides of its fields."""
         self.config = dataclasses.replace(config or LLMTaskConfig(), **overrides)
-        self._state: _Prepared | None = None
+        self._state: Prepared | None = None
 
     def settings(self) -> dict[str, Any]:
         """Every setting that changes the score, dtype and device resolved."""
@@ -98,9 +45,11 @@ class LLMPruneTask(PreparedTask):
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
-    def _build_state(self) -> _Prepared:
+    def _build_state(self) -> Prepared:
         """Load model and data, compute (or load cached) operands."""
-        return _Prepared(self.config)
+        from .prepared import Prepared
+
+        return Prepared(self.config)
 
     def variant(self, **changes: Any) -> LLMPruneTask:
         """A task with other sparsity, group, mode or fewer leading evaluation tokens sharing this
@@ -112,7 +61,7 @@ class LLMPruneTask(PreparedTask):
         if "eval_tokens" in changes and not self._leading_subset(other.config):
             raise ValueError("a variant shares evaluation windows only as the first windows of this task's "
                              "(eval_select 'first', no more tokens than this task)")
-        other._state = self._state
+        other._state = self.state  # prepared now, or the variant would prepare a state of its own
         return other
 
     def _leading_subset(self, other: LLMTaskConfig) -> bool:
@@ -159,9 +108,13 @@ class LLMPruneTask(PreparedTask):
             return Fitness.failed(self.direction, f"operands not provided by {self.name}: {unknown}")
         try:
             fn = compile_metric(metric)
-            return self._run(lambda: self._apply(fn, tuple(metric.operands)), start, metric=metric.text)
         except Exception as exc:  # noqa: BLE001 - any compile error fails the candidate, never the search
             return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        key = self.state.screened.key(metric, self.config)
+        screened = self.state.screened.get(key)
+        if screened is not None:  # scored on fewer windows before: same masks, same leading windows
+            return self._run(lambda: screened.apply(self.state.layers), start, key, screened, metric=metric.text)
+        return self._run(lambda: self._apply(fn, tuple(metric.operands)), start, key, metric=metric.text)
 
     @contextlib.contextmanager
     def pruned(self, metric: Metric) -> Iterator[Any]:
@@ -204,15 +157,23 @@ class LLMPruneTask(PreparedTask):
         return prune_sequential(fn, st.blocks, st.block_layers, st.operands, hiddens, kwargs_list,
                                 cfg.sparsity, cfg.structure, needs)
 
-    def _run(self, apply: Any, start: float, **details: Any) -> Fitness:
-        """Apply a pruning, measure perplexity, always restore the dense weights."""
+    def _run(self, apply: Any, start: float, key: tuple | None = None, screened: Screened | None = None,
+             **details: Any) -> Fitness:
+        """Apply a pruning, measure perplexity, always restore the dense weights. With a memo key,
+        an evaluation on fewer windows than the prepared ones is kept for a later, larger one."""
+        from .perplexity import perplexity_of, window_nll_sums
         from .prune import ScoreError, restore
+        from .screening import Screened, nonzero_patterns
 
-        st = self.state
+        st, windows = self.state, self.evaluation_windows()
+        keep = key is not None and windows.shape[0] < st.eval.shape[0]
         try:
             pruned, total = apply()
             pruned_at = time.perf_counter()
-            ppl = self.perplexity()
+            patterns = (screened.patterns if screened else nonzero_patterns(st.layers)) if keep else None
+            known = screened.nll_sums if screened else ()
+            sums = window_nll_sums(st.model, windows, self.config.eval_batch, known)
+            ppl = perplexity_of(sums, windows.shape[1] - 1)
             eval_s = time.perf_counter() - pruned_at
         except ScoreError as exc:
             return Fitness.failed(self.direction, str(exc), time.perf_counter() - start, **details)
@@ -221,9 +182,13 @@ class LLMPruneTask(PreparedTask):
             return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, **details)
         finally:
             restore(st.layers, st.dense)
+        if keep:
+            st.screened.put(key, Screened(patterns, tuple(sums)))
         wall = time.perf_counter() - start
         info = {**details, "sparsity": pruned / max(total, 1), "prune_s": pruned_at - start, "eval_s": eval_s,
-                "eval_tokens": int(self.evaluation_windows().numel())}
+                "eval_tokens": int(windows.numel())}
+        if screened is not None:
+            info["reused_windows"] = min(len(screened.nll_sums), windows.shape[0])
         if not math.isfinite(ppl):
             return Fitness.failed(self.direction, "perplexity is not finite", wall, **info)
         return Fitness(ppl, True, None, wall, info)

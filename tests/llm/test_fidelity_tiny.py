@@ -54,3 +54,28 @@ def test_window_losses_add_up_to_the_task_perplexity(task):
     leading = units.aggregate(matrix, np.arange(2))
     assert leading[1] == pytest.approx(task.variant(eval_tokens=64).score(metrics[1]).value, rel=1e-4)
     assert all(np.array_equal(layer.module.weight, task.state.dense[layer.name]) for layer in task.state.layers)
+
+
+def test_promoted_metric_reuses_masks_and_screened_windows_for_the_same_perplexity(task):
+    ria = builtin("ria")
+    fresh = LLMPruneTask(task.config).score(ria)  # a task of its own: nothing screened
+    assert "reused_windows" not in fresh.details
+    screened = task.variant(eval_tokens=96).score(ria)
+    assert len(task.state.screened) >= 1 and "reused_windows" not in screened.details
+    promoted = task.score(ria)
+    assert promoted.details["reused_windows"] == 3
+    assert promoted.value == fresh.value  # same masks, same per-window sums: bit for bit
+    assert promoted.details["sparsity"] == fresh.details["sparsity"]
+    assert all(np.array_equal(layer.module.weight, task.state.dense[layer.name]) for layer in task.state.layers)
+
+
+def test_screening_memo_keeps_only_reduced_budgets_and_evicts_oldest(task):
+    from evaluators.llm.screening import Screened, ScreeningMemo
+
+    before = len(task.state.screened)
+    task.score(builtin("magnitude"))  # the full budget leaves nothing behind
+    assert len(task.state.screened) == before
+    memo = ScreeningMemo(capacity=2)
+    for i in range(3):
+        memo.put((i,), Screened({}, ()))
+    assert len(memo) == 2 and memo.get((0,)) is None and memo.get((2,)) is not None
