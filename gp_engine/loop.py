@@ -23,10 +23,12 @@ from gp_engine.env import hardware, library_versions
 from gp_engine.budgets import Budget, RunMaps, reduced_budgets
 from gp_engine.fidelity import selection_values
 from gp_engine.maps import EvalMap
+from gp_engine.offspring import offspring
+from gp_engine.progress import Progress
 from gp_engine.pset import build_pset, to_node
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
-from gp_engine.scoring import Candidate, Counts, Scorer, candidate
+from gp_engine.scoring import Candidate, Counts, Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
 from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
 from gp_engine.tasks import TaskSpec, build_task
@@ -34,7 +36,6 @@ from gp_engine.variation import Individual, Variation
 from primitives.tree import to_text
 
 log = logging.getLogger(__name__)
-COUNTERS = ("evaluated", "skipped_cache", "skipped_registry", "failed", "invalid")
 
 
 def _device(task: Any, settings: dict[str, Any]) -> str | None:
@@ -65,16 +66,33 @@ class Search:
                                    max_size=config.max_size, mutations=config.mutations, direction=self.task.direction)
         self.cache = FitnessCache()
         self.population: list[Individual] = []
-        self.generation = -1
-        self.counters = dict.fromkeys(COUNTERS, 0)
-        self.history: list[dict[str, Any]] = []
-        self.budget_counts: dict[str, dict[str, float]] = {}  # evaluations and seconds per budget
+        self.progress = Progress()
         self.levels: dict[str | None, int] = {None: 0}
         self.versions = library_versions()
         self._rng: tuple | None = None
         self._map = eval_map
         self.name = name or self.dir.path.name
         self.run_id = self._open_run_dir()
+
+    @property
+    def generation(self) -> int:
+        """The last finished generation (-1 before the first)."""
+        return self.progress.generation
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Evaluated, skipped (cache, registry), failed and invalid candidates so far."""
+        return self.progress.counters
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Statistics of every finished generation."""
+        return self.progress.history
+
+    @property
+    def budget_counts(self) -> dict[str, dict[str, float]]:
+        """Evaluations and their seconds per evaluation budget."""
+        return self.progress.budget_counts
 
     @classmethod
     def resume(cls, run_dir: str | Path, *, registry: Any = None, generations: int | None = None,
@@ -160,32 +178,10 @@ class Search:
 
     def _next_generation(self, on_generation: Callable | None) -> None:
         """Offspring by variation, canonicalised and scored."""
-        inds, cands, fresh = [], [], set()
         with self._rng_scope():
-            for child in self.variation.offspring(self.population):
-                c = self._candidate(child)
-                retries = 0
-                # A varied child that repeats a scored metric is mutated again: no evaluation is
-                # spent on it, and the population keeps exploring instead of collapsing.
-                while (child.ind.key is None and (c.key in self.cache or c.key in fresh)
-                       and retries < self.config.novelty_retries):
-                    retries += 1
-                    if self.variation.mutate(child):
-                        c = self._candidate(child)
-                if child.ind.key is None:
-                    fresh.add(c.key)
-                inds.append(child.ind)
-                cands.append(c)
+            inds, cands = offspring(self.variation, self.population, self.mp, self.dedup, self.cache,
+                                    self.config.novelty_retries)
         self._finish(self.generation + 1, inds, cands, on_generation)
-
-    def _candidate(self, child: Any) -> Candidate:
-        """The canonical candidate of a child, with its parents' metrics for lineage."""
-        node = to_node(child.ind, self.mp)
-        found = (self.population[i].metric for i in child.parents)
-        parents = tuple({m.hash: m for m in found if m is not None}.values())
-        if child.ind.key is not None:  # an unchanged copy or elite: same metric
-            return Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
-        return candidate(to_text(node), node, self.dedup, parents, child.label)
 
     def _finish(self, generation: int, inds: list[Individual], cands: list[Candidate],
                 on_generation: Callable | None) -> None:
@@ -196,13 +192,9 @@ class Search:
             ind.key, ind.metric = c.key, c.metric
             ind.fitness.values = selection_values(self.cache[c.key], self.levels, self.task.direction)
         self.population = inds
-        self.generation = generation
-        for name in COUNTERS:
-            self.counters[name] += getattr(counts, name)
-        counts.add_budgets_to(self.budget_counts)
         stats = generation_stats(generation, self.population, self.cache, counts,
                                  time.perf_counter() - start, self.task.direction)
-        self.history.append(stats)
+        self.progress.record(generation, counts, stats)
         self._checkpoint()
         log.info("gen %d/%d best %.6g %s | evaluated %d (%.3g s each), skipped %d (cache %d, registry %d), "
                  "failed %d, invalid %d", generation, self.config.generations, stats["best"],
@@ -216,8 +208,7 @@ class Search:
         """Write the whole state atomically (JSON only)."""
         self.dir.write_checkpoint({
             "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
-            "generation": self.generation, "counters": self.counters, "history": self.history,
-            "budget_counts": self.budget_counts,
+            **self.progress.to_json(),
             "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key} for ind in self.population],
             "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
 
@@ -230,11 +221,7 @@ class Search:
         self._rng = set_rng_states(data.get("rng", {}), set_python=False)
         self.population = restore_population(data.get("population"), self.mp, self.cache,
                                              self.dedup, self.task.direction, self.levels)
-        self.generation = int(data["generation"])
-        self.counters = {k: int(data.get("counters", {}).get(k, 0)) for k in COUNTERS}
-        self.history = list(data.get("history", []))
-        self.budget_counts = {str(k): {"evaluated": int(v["evaluated"]), "eval_s": float(v["eval_s"])}
-                              for k, v in dict(data.get("budget_counts", {})).items()}
+        self.progress = Progress.from_json(data)
         log.info("resumed %s at generation %d", self.dir.path, self.generation)
 
     def _write_results(self) -> SearchResult:

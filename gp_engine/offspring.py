@@ -1,0 +1,39 @@
+"""A generation's offspring as canonical candidates, steering repeats of scored metrics away."""
+from __future__ import annotations
+
+from typing import Any, Container
+
+from gp_engine.pset import MetricPset, to_node
+from gp_engine.scoring import Candidate, candidate
+from gp_engine.variation import Individual, Variation
+from primitives.tree import to_text
+
+
+def to_candidate(child: Any, population: list[Individual], mp: MetricPset, dedup: str) -> Candidate:
+    """The canonical candidate of a child, with its parents' metrics for lineage."""
+    node = to_node(child.ind, mp)
+    found = (population[i].metric for i in child.parents)
+    parents = tuple({m.hash: m for m in found if m is not None}.values())
+    if child.ind.key is not None:  # an unchanged copy or elite: same metric
+        return Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
+    return candidate(to_text(node), node, dedup, parents, child.label)
+
+
+def offspring(variation: Variation, population: list[Individual], mp: MetricPset, dedup: str,
+              scored: Container[str], retries: int) -> tuple[list[Individual], list[Candidate]]:
+    """Individuals and candidates of the next generation. A varied child that repeats a scored
+    metric (or a sibling) is mutated again, up to ``retries`` times: no evaluation is spent on it,
+    and the population keeps exploring instead of collapsing."""
+    inds, cands, fresh = [], [], set()
+    for child in variation.offspring(population):
+        c = to_candidate(child, population, mp, dedup)
+        tries = 0
+        while child.ind.key is None and (c.key in scored or c.key in fresh) and tries < retries:
+            tries += 1
+            if variation.mutate(child):
+                c = to_candidate(child, population, mp, dedup)
+        if child.ind.key is None:
+            fresh.add(c.key)
+        inds.append(child.ind)
+        cands.append(c)
+    return inds, cands
