@@ -1,20 +1,19 @@
 """Multi-fidelity search on SmolLM2-135M against the same search at the full budget only.
 
-    python benchmarks/data_efficiency/llm_fidelity.py     # run (or resume) the search, then report
+    python benchmarks/data_efficiency/llm_fidelity.py      # run (or resume) both searches, then report
 
-The multi-fidelity search is `metricforge search --config configs/llm-search-mf.toml` (the
-config of benchmarks/search's full-budget search plus `fidelity = [0.125]`, `eta = 6`: every new
-candidate is scored on 512 of the 4,096 evaluation tokens, the best sixth go on to 4,096). The
-full-budget search is the recorded run of benchmarks/search/llm_search.py (same seed, population
-and generations). Writes results/llm_fidelity.md and .json: evaluations and seconds per budget,
-evaluated tokens, and both searches' best metrics at the full budget and re-checked on 8,192
-tutorial tokens and on held-out text.
+Both searches come from configs/llm-search-mf.toml (same seed, population, generations and
+task); the full-budget one drops ``fidelity``. Each writes to its own registry, so neither finds
+the other's scores. They run one after the other in this process, with the same threads.
+Writes results/llm_fidelity.md and .json: evaluations, seconds and tokens per budget, wall
+time, and both best metrics at the full budget and re-checked on held-out text.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,127 +22,140 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks" / "search"))
-from llm_search import run_search, score_table  # noqa: E402  (shared with the full-budget benchmark)
+from llm_search import score_table  # noqa: E402  (shared with the search benchmark)
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", type=Path, default=ROOT / "configs" / "llm-search-mf.toml")
-    p.add_argument("--run", default="llm-mf-s0")
-    p.add_argument("--runs-dir", type=Path, default=HERE / "work" / "runs")
-    p.add_argument("--registry", default=str(HERE / "work" / "registry.db"))
-    p.add_argument("--baseline-run", type=Path, default=ROOT / "benchmarks" / "search" / "work" / "runs" / "llm-random-s0")
-    p.add_argument("--generations", type=int, default=None)
+    p.add_argument("--work", type=Path, default=HERE / "work" / "fidelity")
     p.add_argument("--heldout", default="python-docs:howto")
-    p.add_argument("--recheck-tokens", type=int, default=8192)
     p.add_argument("--report-only", action="store_true", help="rewrite the markdown from results/llm_fidelity.json")
     return p.parse_args()
 
 
-def median_costs(registry: str, run_dir: Path) -> dict[str, float]:
-    """Median seconds of one evaluation per budget ("full", "reduced") in a run: robust to load spikes."""
-    import statistics
+def run(config: Any, name: str, work: Path) -> tuple[Any, Any]:
+    """Run or resume one search in its own run folder and registry; (Search, SearchResult)."""
+    from gp_engine.loop import Search
 
-    from registry import Registry
-
-    config = json.loads((run_dir / "config.json").read_text())
-    with Registry.open(registry) as reg:
-        rows = reg.evaluations(run_id=config["run_id"])
-    walls: dict[str, list[float]] = {"full": [], "reduced": []}
-    for row in rows:
-        walls["full" if row.settings_key == config["settings_key"] else "reduced"].append(float(row.wall_s or 0.0))
-    return {k: statistics.median(v) for k, v in walls.items() if v}
+    run_dir, registry = work / "runs" / name, str(work / f"{name}.db")
+    search = (Search.resume(run_dir, registry=registry) if (run_dir / "config.json").exists()
+              else Search(config, run_dir, registry=registry, name=name))
+    return search, search.run()
 
 
-def truncated(history: list[dict], generation: int) -> list[dict]:
-    """The history of a run up to and including ``generation`` (a run of that many generations)."""
-    return [h for h in history if h["generation"] <= generation]
+def evaluation_walls(search: Any) -> dict[str, list[float]]:
+    """Seconds of every evaluation of a run by budget label, from its registry."""
+    labels = {search.scorer.budget.key: "full", **{b.key: b.name for b in search.scorer.reduced}}
+    walls: dict[str, list[float]] = {}
+    for row in search.registry.evaluations(run_id=search.run_id):
+        walls.setdefault(labels.get(row.settings_key, row.settings_key), []).append(float(row.wall_s or 0.0))
+    return walls
 
 
-def summary(name: str, per_budget: dict[str, dict[str, float]], history: list[dict], best: dict) -> dict[str, Any]:
-    """One row of the comparison: evaluations and seconds per budget (tokens), wall time, best metric."""
-    tokens = sum(int(k) * v["evaluated"] for k, v in per_budget.items())
-    return {"search": name, "per_budget": per_budget, "eval_s": sum(v["eval_s"] for v in per_budget.values()),
-            "tokens": tokens, "wall_s": sum(h["wall_s"] for h in history), "generation": history[-1]["generation"],
-            "best": best["canonical"], "best_ppl": float(best["value"])}
+def summary(name: str, search: Any, result: Any) -> dict[str, Any]:
+    """Evaluations, seconds and tokens per budget, wall time and best metric of one finished search."""
+    full_tokens = search.task.config.eval_tokens
+    tokens = {"full": full_tokens, **{b.name: b.settings["eval_tokens"] for b in search.scorer.reduced}}
+    per_budget = {label: {**v, "tokens": tokens[label]} for label, v in search.budget_counts.items()}
+    walls = evaluation_walls(search)
+    best = result.hall_of_fame[0]
+    return {"search": name, "per_budget": per_budget,
+            "median_s": {label: statistics.median(w) for label, w in walls.items() if w},
+            "eval_s": sum(v["eval_s"] for v in per_budget.values()),
+            "tokens": sum(v["evaluated"] * v["tokens"] for v in per_budget.values()),
+            "wall_s": sum(h["wall_s"] for h in search.history), "generations": search.history[-1]["generation"],
+            "best": best.canonical, "best_ppl": float(best.value), "full_tokens": full_tokens}
 
 
 def main() -> None:
+    from gp_engine.config import SearchConfig, load_toml
     from primitives.metric import Metric
 
     args = parse_args()
+    out = HERE / "results" / "llm_fidelity.json"
     if args.report_only:
-        report = json.loads((HERE / "results" / "llm_fidelity.json").read_text())
-        report["median_s"] = median_costs(args.registry, args.runs_dir / args.run)
-        (HERE / "results" / "llm_fidelity.json").write_text(json.dumps(report, indent=1, default=str))
-        (HERE / "results" / "llm_fidelity.md").write_text(markdown(report, args))
+        (HERE / "results" / "llm_fidelity.md").write_text(markdown(json.loads(out.read_text())))
         return
-    search, result, budget = run_search(args)
-    task = search.task
-    tokens = {"full": task.config.eval_tokens, **{b.name: b.settings["eval_tokens"] for b in search.scorer.reduced}}
-    per_budget = {str(tokens[k]): v for k, v in search.budget_counts.items()}
-    best = result.hall_of_fame[0]
-    mf = summary("multi-fidelity", per_budget, search.history, {"canonical": best.canonical, "value": best.value})
-    base = truncated(json.loads((args.baseline_run / "checkpoint.json").read_text())["history"], mf["generation"])
-    base_budget = {str(task.config.eval_tokens): {"evaluated": sum(h["evaluated"] for h in base),
-                                                  "eval_s": sum(h["eval_s"] for h in base)}}
-    full = summary("full budget", base_budget, base, {"canonical": base[-1]["best_canonical"], "value": base[-1]["best"]})
-    full_rate = per_budget["4096"]["eval_s"] / per_budget["4096"]["evaluated"]
-    same_load = base_budget["4096"]["evaluated"] * full_rate
-    metrics = {"full-budget search best": Metric.parse(full["best"]), "multi-fidelity best": Metric.parse(mf["best"])}
-    tables = {f"{args.recheck_tokens} tokens": score_table(type(task)(task.config, eval_tokens=args.recheck_tokens),
-                                                          metrics, with_sparsegpt=False),
-              "held-out": score_table(type(task)(task.config, eval_tokens=args.recheck_tokens, eval_source=args.heldout),
-                                      metrics, with_sparsegpt=False)}
-    report = {"settings": task.settings(), "fidelity": list(search.config.fidelity), "eta": search.config.eta,
-              "searches": [full, mf], "same_load_full_eval_s": same_load, "mf_budget": budget, "rechecks": tables,
-              "median_s": median_costs(args.registry, args.runs_dir / args.run),
+    config = SearchConfig.from_dict(load_toml(args.config))
+    searches = {"full budget": run(config.replace(fidelity=()), "full", args.work),
+                "multi-fidelity": run(config, "mf", args.work)}
+    rows = [summary(name, *pair) for name, pair in searches.items()]
+    task = searches["full budget"][0].task
+    metrics = {f"{row['search']} best": Metric.parse(row["best"]) for row in rows}
+    heldout = score_table(type(task)(task.config, eval_source=args.heldout), metrics, with_sparsegpt=False)
+    report = {"settings": task.settings(), "fidelity": list(config.fidelity), "eta": config.eta,
+              "population": config.population, "seed": config.seed, "searches": rows,
+              "heldout": {"source": args.heldout, "perplexity": heldout}, "threads": _threads(),
               "load_at_end": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    search.close()
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "llm_fidelity.json").write_text(json.dumps(report, indent=1, default=str))
-    text = markdown(report, args)
+    for search, _ in searches.values():
+        search.close()
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=str))
+    text = markdown(report)
     (HERE / "results" / "llm_fidelity.md").write_text(text)
     print(text)
 
 
-def markdown(report: dict, args: argparse.Namespace) -> str:
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def scaling(report: dict) -> list[str]:
+    """How the saving depends on the full budget, from this run's median costs (an estimate)."""
+    full, mf = report["searches"]
+    reduced = next(k for k in mf["per_budget"] if k != "full")
+    small, large = mf["per_budget"][reduced]["tokens"], full["full_tokens"]
+    length = report["settings"]["eval_length"]
+    fixed, fresh = mf["median_s"][reduced], full["median_s"]["full"]
+    window = (fresh - fixed) / ((large - small) / length)  # seconds per further evaluation window
+    promoted = mf["per_budget"]["full"]["evaluated"] / max(mf["per_budget"][reduced]["evaluated"], 1)
+    half = large // 2
+    fresh_half = fixed + window * (half - small) / length
+    ratio = fresh_half / (fixed + promoted * window * (half - small) / length)
+    return [f"Where the time goes: screening costs {fixed:.1f} s per candidate (scoring and masking 106 M weights, "
+            f"one {small}-token window, keeping the bit-packed masks), each further window {window:.2f} s; "
+            f"{promoted:.0%} of the screened candidates were promoted. The saving grows with the full budget: "
+            f"by these costs, a {half:,}-token full budget would save about {ratio:.1f}x (an estimate, not run)."]
+
+
+def markdown(report: dict) -> str:
     """results/llm_fidelity.md."""
     full, mf = report["searches"]
-    rows = ["| search | evaluations at 512 tokens | at 4,096 tokens | evaluated tokens | evaluation time as measured "
-            "| best metric | its perplexity (4,096 tokens) |", "|---|---|---|---|---|---|---|"]
+    labels = ["full", *[k for k in mf["per_budget"] if k != "full"]]
+    tokens = {k: mf["per_budget"][k]["tokens"] for k in labels}
+    head = " | ".join(f"evaluations at {tokens[k]:,} tokens (median s)" for k in reversed(labels))
+    rows = [f"| search | {head} | evaluated tokens | evaluation time | search wall time | best metric "
+            f"| its perplexity ({full['full_tokens']:,} tokens) | held-out ({report['heldout']['source']}) |",
+            "|---" * (len(labels) + 7) + "|"]
     for s in (full, mf):
-        n = {k: int(v["evaluated"]) for k, v in s["per_budget"].items()}
-        rows.append(f"| {s['search']} | {n.get('512', 0)} | {n.get('4096', 0)} | {s['tokens'] / 1e6:.2f} M | "
-                    f"{s['eval_s'] / 60:.1f} min | `{s['best']}` | {s['best_ppl']:.2f} |")
-    checks = ["| metric | " + " | ".join(report["rechecks"]) + " |", "|---" * (len(report["rechecks"]) + 1) + "|"]
-    for name in ("dense", "full-budget search best", "multi-fidelity best"):
-        checks.append(f"| {name} | " + " | ".join(f"{t[name]:.2f}" if t.get(name) else "-" for t in report["rechecks"].values()) + " |")
-    ratio_tokens = full["tokens"] / max(mf["tokens"], 1)
-    med = report["median_s"]
-    n_full = int(full["per_budget"]["4096"]["evaluated"])
-    mf_n = {k: int(v["evaluated"]) for k, v in mf["per_budget"].items()}
-    mf_cost = mf_n.get("512", 0) * med["reduced"] + mf_n.get("4096", 0) * med["full"]
-    full_cost = n_full * med["full"]
+        cells = " | ".join(f"{int(s['per_budget'].get(k, {}).get('evaluated', 0))} ({s['median_s'].get(k, 0):.1f})"
+                           for k in reversed(labels))
+        rows.append(f"| {s['search']} | {cells} | {s['tokens'] / 1e6:.2f} M | {s['eval_s'] / 60:.1f} min | "
+                    f"{s['wall_s'] / 60:.1f} min | `{s['best']}` | {s['best_ppl']:.2f} | "
+                    f"{report['heldout']['perplexity'].get(s['search'] + ' best') or float('nan'):.2f} |")
+    s = report["settings"]
+    at_medians = {row["search"]: sum(v["evaluated"] * row["median_s"].get(k, 0.0) for k, v in row["per_budget"].items())
+                  for row in (full, mf)}
     return "\n".join([
         "# Multi-fidelity search on SmolLM2-135M", "",
-        f"Reproduce: `.venv/bin/python benchmarks/data_efficiency/llm_fidelity.py --generations {mf['generation']}` "
-        f"(multi-fidelity run "
-        f"`{args.run}`, config `configs/llm-search-mf.toml`; the full-budget run is "
-        f"`benchmarks/search/work/runs/llm-random-s0` from `benchmarks/search/llm_search.py`, taken up to the same "
-        f"generation, {mf['generation']}: a search of that many generations). Both: seed 0, "
-        "population 40, random trees only, 50% per row, calibration 16 x 512 review tokens, "
-        "evaluation on the first 4,096 tokens of the Python tutorial, bf16, 2 CPU cores. Multi-fidelity: "
-        f"fidelity {report['fidelity']} (512 tokens), eta {report['eta']:g}.", "", *rows, "",
-        f"Evaluated tokens: {ratio_tokens:.2f}x fewer with multi-fidelity. Evaluation seconds: the full-budget run "
-        f"was measured alone (two torch threads), the multi-fidelity run beside other jobs with one thread, so their "
-        f"seconds are not comparable as they stand. At this run's median cost of one evaluation, {med['reduced']:.1f} s "
-        f"at 512 tokens and {med['full']:.1f} s at 4,096 tokens (medians: its first generation ran under heavier "
-        f"load), the multi-fidelity search's evaluations cost {mf_cost / 60:.1f} min and the full-budget search's "
-        f"{n_full} evaluations {full_cost / 60:.1f} min: {full_cost / mf_cost:.2f}x less evaluation time. Pruning "
-        "(scoring and masking 100 M weights) costs the same at every budget and dominates a 512-token evaluation, "
-        "so the saving in time is smaller than in tokens.", "",
-        "Best metrics re-checked (perplexity; held-out = Python HOWTOs, never seen by either search):", "", *checks, "",
+        "Reproduce: `.venv/bin/python benchmarks/data_efficiency/llm_fidelity.py` (both searches from "
+        "`configs/llm-search-mf.toml`, the full-budget one without `fidelity`; each its own registry; run one "
+        f"after the other in one process, {report['threads']} torch threads, {report['date']}).", "",
+        f"Both: seed {report['seed']}, population {report['population']}, {full['generations']} generations after "
+        f"the first, random trees only, {s['sparsity']:.0%} per {s['group']}, calibration {s['calib_windows']} x "
+        f"{s['calib_length']} {s['calib_source']} tokens, evaluation on the first {full['full_tokens']:,} tokens of "
+        f"{s['eval_source']}, {s['dtype']}, {s['device']}. Multi-fidelity: fidelity {report['fidelity']} "
+        f"({tokens[labels[-1]]:,} tokens), eta {report['eta']:g}; a promoted candidate reuses its masks and its "
+        "screened windows' losses.", "", *rows, "",
+        f"Evaluation time: {full['eval_s'] / mf['eval_s']:.2f}x less with multi-fidelity; evaluated tokens "
+        f"{full['tokens'] / max(mf['tokens'], 1):.2f}x fewer; search wall time {full['wall_s'] / mf['wall_s']:.2f}x "
+        f"less. At each search's median seconds per evaluation and budget (robust to load spikes on a shared "
+        f"machine): {at_medians['full budget'] / max(at_medians['multi-fidelity'], 1e-9):.2f}x less evaluation time. "
+        f"Best metric at the full budget: {mf['best_ppl']:.2f} (multi-fidelity) against "
+        f"{full['best_ppl']:.2f} (full budget).", "", *scaling(report), "",
     ])
 
 
