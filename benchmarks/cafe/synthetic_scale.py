@@ -43,7 +43,7 @@ from model_compression.cafe.variants import Variant  # noqa: E402
 
 log = logging.getLogger("benchmarks.cafe.synthetic_scale")
 MODEL, TUNE_SEED, TEST_FRAC = "dlrm", 10, 0.2
-LRS, HOT_FRACTIONS = (1e-3, 3e-3, 1e-2), (0.2, 0.5, 0.8)
+LRS, HOT_FRACTIONS = (1e-3, 3e-3, 1e-2), (0.2, 0.5, 0.8, 0.9, 0.95)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
