@@ -30,6 +30,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--config", type=Path, default=ROOT / "configs" / "llm-search-mf.toml")
     p.add_argument("--work", type=Path, default=HERE / "work" / "fidelity")
     p.add_argument("--heldout", default="python-docs:howto")
+    p.add_argument("--seed", type=int, default=None, help="another search seed than the config's; results get a "
+                   "_s<seed> suffix and their own work folder")
     p.add_argument("--report-only", action="store_true", help="rewrite the markdown from results/llm_fidelity.json")
     return p.parse_args()
 
@@ -73,11 +75,14 @@ def main() -> None:
     from primitives.metric import Metric
 
     args = parse_args()
-    out = HERE / "results" / "llm_fidelity.json"
-    if args.report_only:
-        (HERE / "results" / "llm_fidelity.md").write_text(markdown(json.loads(out.read_text())))
-        return
     config = SearchConfig.from_dict(load_toml(args.config))
+    stem = "llm_fidelity"
+    if args.seed is not None and args.seed != config.seed:
+        config, stem, args.work = config.replace(seed=args.seed), f"{stem}_s{args.seed}", args.work / f"s{args.seed}"
+    out = HERE / "results" / f"{stem}.json"
+    if args.report_only:
+        out.with_suffix(".md").write_text(markdown(json.loads(out.read_text())))
+        return
     searches = {"full budget": run(config.replace(fidelity=()), "full", args.work),
                 "multi-fidelity": run(config, "mf", args.work)}
     rows = [summary(name, *pair) for name, pair in searches.items()]
@@ -93,7 +98,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=str))
     text = markdown(report)
-    (HERE / "results" / "llm_fidelity.md").write_text(text)
+    out.with_suffix(".md").write_text(text)
     print(text)
 
 
@@ -141,7 +146,8 @@ def markdown(report: dict) -> str:
                   for row in (full, mf)}
     return "\n".join([
         "# Multi-fidelity search on SmolLM2-135M", "",
-        "Reproduce: `.venv/bin/python benchmarks/data_efficiency/llm_fidelity.py` (both searches from "
+        "Reproduce: `.venv/bin/python benchmarks/data_efficiency/llm_fidelity.py"
+        + (f" --seed {report['seed']}`" if report["seed"] else "`") + " (both searches from "
         "`configs/llm-search-mf.toml`, the full-budget one without `fidelity`; each its own registry; run one "
         f"after the other in one process, {report['threads']} torch threads, {report['date']}).", "",
         f"Both: seed {report['seed']}, population {report['population']}, {full['generations']} generations after "
