@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from gp_engine.budgets import Budget
     from gp_engine.cache import CacheEntry
-    from gp_engine.scoring import Candidate, Counts, Result, Scorer
+    from gp_engine.candidates import Candidate, Counts, Result
+    from gp_engine.scoring import Scorer
 
 
 def successive_halving(scorer: "Scorer", todo: Sequence["Candidate"], budget: "Budget", generation: int,

@@ -28,7 +28,8 @@ from gp_engine.progress import Progress
 from gp_engine.pset import build_pset, to_node
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
-from gp_engine.scoring import Candidate, Counts, Scorer
+from gp_engine.candidates import Candidate, Counts
+from gp_engine.scoring import Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
 from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
 from gp_engine.tasks import TaskSpec, build_task

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gp_engine.scoring import Counts
+    from gp_engine.candidates import Counts
 
 COUNTERS = ("evaluated", "skipped_cache", "skipped_registry", "failed", "invalid")
 

@@ -5,7 +5,7 @@ import logging
 from typing import Any, Iterable
 
 from gp_engine.pset import MetricPset, PsetError, from_node, to_node
-from gp_engine.scoring import Candidate, candidate
+from gp_engine.candidates import Candidate, candidate
 from gp_engine.variation import Individual, Variation
 from primitives.builtins import BUILTINS, builtin
 from primitives.grammar import MetricSyntaxError, parse

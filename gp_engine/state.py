@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from gp_engine.cache import CacheEntry, FitnessCache
 from gp_engine.checkpoint import CheckpointError, encode_float
 from gp_engine.pset import MetricPset, PsetError, from_node
-from gp_engine.scoring import Counts
+from gp_engine.candidates import Counts
 from gp_engine.variation import Individual
 from primitives.grammar import MetricSyntaxError, parse
 from primitives.metric import Metric
