@@ -29,11 +29,17 @@ def synthetic_table(rows: int = 2000, cardinalities: tuple[int, ...] = (50, 30, 
     logit += dense @ rng.normal(size=n_dense)
     bag = rng.randint(0, bag_cardinality, size=(rows, bag_width)) if bag_cardinality else np.zeros((rows, 0), int)
     y = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit + logit.mean()))).astype(np.float32)
+    return _table(cardinalities, columns, bag, bag_cardinality, dense, y, {"source": "synthetic", "seed": seed})
+
+
+def _table(cardinalities: tuple[int, ...], columns: list[np.ndarray], bag: np.ndarray, bag_cardinality: int,
+           dense: np.ndarray, y: np.ndarray, info: dict) -> CTRTable:
+    """A CTRTable of generated columns: fields f0.., dense d0.., timestamps 0..rows-1, ratings 5 / 1 by label."""
     return CTRTable(fields=tuple(f"f{i}" for i in range(len(cardinalities))), cardinalities=tuple(cardinalities),
                     x=np.stack(columns, axis=1).astype(np.int64), bag=bag.astype(np.int64),
-                    bag_cardinality=bag_cardinality, dense=dense, dense_names=tuple(f"d{i}" for i in range(n_dense)),
-                    y=y, timestamp=np.arange(rows, dtype=float), rating=np.where(y > 0, 5.0, 1.0),
-                    info={"source": "synthetic", "seed": seed})
+                    bag_cardinality=bag_cardinality, dense=dense,
+                    dense_names=tuple(f"d{i}" for i in range(dense.shape[1])), y=y,
+                    timestamp=np.arange(len(y), dtype=float), rating=np.where(y > 0, 5.0, 1.0), info=info)
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,6 @@ def zipf_ctr(spec: ZipfCTRSpec = ZipfCTRSpec()) -> tuple[CTRTable, np.ndarray]:
         lo, hi = (mid, hi) if np.mean(1 / (1 + np.exp(-(logit + mid)))) < spec.positive_rate else (lo, mid)
     logit += (lo + hi) / 2
     y = (rng.random(spec.rows) < 1 / (1 + np.exp(-logit))).astype(np.float32)
-    table = CTRTable(fields=tuple(f"f{i}" for i in range(len(spec.cardinalities))),
-                     cardinalities=tuple(spec.cardinalities), x=np.stack(columns, axis=1).astype(np.int64),
-                     bag=np.zeros((spec.rows, 0), np.int64), bag_cardinality=0, dense=dense,
-                     dense_names=tuple(f"d{i}" for i in range(spec.n_dense)), y=y,
-                     timestamp=np.arange(spec.rows, dtype=float), rating=np.where(y > 0, 5.0, 1.0),
-                     info={"source": "synthetic-zipf", **asdict(spec)})
+    table = _table(spec.cardinalities, columns, np.zeros((spec.rows, 0), np.int64), 0, dense, y,
+                   {"source": "synthetic-zipf", **asdict(spec)})
     return table, logit
