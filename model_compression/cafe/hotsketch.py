@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .hashing import SeededHash
+from .space_saving import place_newcomers
 
 _INF = float("inf")
 _NONE = torch.empty(0, dtype=torch.int64)
@@ -110,39 +111,12 @@ class HotSketch:
         present = match.any(1)
         slot = (match.long() * torch.arange(self.S)).sum(1)  # at most one match per row
         self.scores.view(-1).index_add_(0, (bkt * self.S + slot)[present], agg[present])
-        dropped = self._place(uid[~present], bkt[~present], agg[~present])
+        new = ~present  # Space-Saving on numpy views of the (CPU) state: less per-call overhead than torch
+        dropped = place_newcomers(self.ids.numpy(), self.scores.numpy(), self.hot.numpy(), self.rounds,
+                                  uid[new].numpy(), bkt[new].numpy(), agg[new].numpy())
         decays, ev_ids, ev_rows = self._decay(float(scores.double().sum()))
         pr_ids, pr_rows = self._promote()
         return InsertReport(pr_ids, pr_rows, ev_ids, ev_rows, decays, dropped)
-
-    def _place(self, nid: torch.Tensor, nb: torch.Tensor, na: torch.Tensor) -> float:
-        """Space-Saving for ids new to their bucket: its ``rounds`` top batch scores (ties: lower id) go in
-        one per round, ascending (the biggest last, so it keeps the inherited score), into a free slot,
-        else over the lowest non-hot slot, inheriting its score. Returns the score dropped.
-
-        Runs on numpy views of the (CPU) state: the same arithmetic as torch with less per-call overhead."""
-        if nid.numel() == 0:
-            return 0.0
-        i, b, a = nid.numpy(), nb.numpy(), na.numpy()
-        order = np.lexsort((i, -a, b))  # by bucket, then score (descending), then id
-        i, b, a = i[order], b[order], a[order]
-        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-        counts = np.diff(np.r_[starts, b.size])
-        rank = np.arange(b.size) - np.repeat(starts, counts)
-        step = np.repeat(np.minimum(counts, self.rounds), counts) - 1 - rank  # <0: dropped
-        dropped = float(a[step < 0].sum(dtype=np.float64))
-        ids, scores, hot = self.ids.numpy(), self.scores.numpy(), self.hot.numpy()
-        for r in range(int(step.max()) + 1):
-            m = step == r  # at most one newcomer per bucket
-            bb, ii, aa = b[m], i[m], a[m]
-            key = np.where(ids[bb] < 0, -_INF, np.where(hot[bb] >= 0, _INF, scores[bb]))
-            s = key.argmin(1)  # first minimum: deterministic
-            ok = key[np.arange(bb.size), s] < _INF  # every slot hot: drop the newcomer
-            dropped += float(aa[~ok].sum(dtype=np.float64))
-            bb, s = bb[ok], s[ok]
-            ids[bb, s] = ii[ok]
-            scores[bb, s] += aa[ok]
-        return dropped
 
     def _decay(self, added: float) -> tuple[int, torch.Tensor, torch.Tensor]:
         """Multiply scores by decay^n for each full ``decay_every`` of inserted score, then evict
