@@ -60,8 +60,9 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (model, variant, ratio) of the hot/cold methods: AUC minus the hash AUC (paired by seed: mean ±
-    std, and every seed's difference) and the throughput ratio variant / hash (mean of the per-seed ratios)."""
+    """Per (model, variant, ratio) of the hot/cold methods: AUC minus the hash AUC (paired by seed: mean, std,
+    standard error of the mean, seeds ahead of hash, every seed's difference) and the throughput ratio
+    variant / hash (mean of the per-seed ratios)."""
     ok = {(r["model"], r["variant"], r["ratio"], r["seed"]): r for r in map(_label, rows) if r.get("status") == "ok"}
     pairs: dict[tuple, list[tuple[int, float, float]]] = {}
     methods: dict[tuple, str] = {}
@@ -77,6 +78,7 @@ def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         diff, diff_std = mean_std([d for _, d, _ in values])
         out.append({"model": model, "variant": variant, "method": methods[(model, variant, ratio)], "ratio": ratio,
                     "seeds": len(values), "auc_minus_hash": diff, "auc_minus_hash_std": diff_std,
+                    "auc_minus_hash_se": diff_std / len(values) ** 0.5, "seeds_ahead": sum(d > 0 for _, d, _ in values),
                     "per_seed": {s: d for s, d, _ in values},
                     "throughput_vs_hash": statistics.fmean(t for _, _, t in values)})
     return sorted(out, key=_order)
@@ -98,10 +100,11 @@ def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any
                      f"{a['memory_floats']:,.0f} / {a['budget_floats']:,.0f} | "
                      f"{a['memory_bytes']:,.0f} | {hot} | {a['samples_per_s']:,.0f} |")
     if diffs:
-        lines += ["", "| model | variant | ratio | AUC minus hash (paired by seed) | per seed | throughput / hash |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| model | variant | ratio | AUC minus hash (paired by seed: mean ± std) | standard error | "
+                  "seeds ahead | per seed | throughput / hash |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {d['model']} | {d['variant']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
-                  f"{d['auc_minus_hash_std']:.4f} | {' '.join(f'{v:+.4f}' for v in d['per_seed'].values())} | "
+                  f"{d['auc_minus_hash_std']:.4f} | {d['auc_minus_hash_se']:.4f} | {d['seeds_ahead']} of {d['seeds']} | "
+                  f"{' '.join(f'{v:+.4f}' for v in d['per_seed'].values())} | "
                   f"{d['throughput_vs_hash']:.2f} |" for d in diffs]
     return "\n".join(lines) + "\n"
 

@@ -118,8 +118,9 @@ def test_reports_aggregate_compare_with_hash_and_plot(tmp_path):
     assert agg[("qr", 0.1)]["status"] == "skipped" and agg[("qr", 0.1)]["reason"] == "too small"
     (diff,) = versus_hash(rows)
     assert diff["auc_minus_hash"] == pytest.approx(0.02) and diff["throughput_vs_hash"] == pytest.approx(0.65)
+    assert diff["auc_minus_hash_se"] == pytest.approx(0.01) and diff["seeds_ahead"] == 2  # +0.03, +0.01
     text = markdown_tables(aggregate(rows), [diff])
-    assert "skipped: too small" in text and "+0.0200" in text
+    assert "skipped: too small" in text and "+0.0200" in text and "| 0.0100 | 2 of 2 |" in text
     paths = write_results(rows, tmp_path, {"note": "test"})
     assert json.loads(paths["json"].read_text())["versus_hash"][0]["method"] == "cafe"
     assert paths["plot"].stat().st_size > 1000
