@@ -1,15 +1,18 @@
 """The Task interface every fitness task implements, and the Fitness it returns."""
 from __future__ import annotations
 
+import logging
 import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from primitives.metric import Metric
 
 DIRECTIONS = ("min", "max")
+log = logging.getLogger(__name__)
 
 
 def worst(direction: str) -> float:
@@ -39,6 +42,17 @@ class Fitness:
     def failed(cls, direction: str, reason: str, wall_s: float = 0.0, **details: Any) -> Fitness:
         """A failed candidate: the worst value of the direction, ok=False and the reason."""
         return cls(worst(direction), False, reason, wall_s, dict(details))
+
+    @classmethod
+    def guarded(cls, direction: str, body: Callable[[float], "Fitness"], what: object = "") -> "Fitness":
+        """``body(start)`` (start: its ``perf_counter`` time), any exception turned into a failed Fitness
+        naming it: a bad candidate fails, never the search."""
+        start = time.perf_counter()
+        try:
+            return body(start)
+        except Exception as exc:  # noqa: BLE001 - every candidate error is a failed fitness
+            log.debug("candidate %s failed", what, exc_info=True)
+            return cls.failed(direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
 
 
 class Task(ABC):

@@ -10,7 +10,6 @@ operands, non-finite scores, scores equal within every batch and non-finite pred
 from __future__ import annotations
 
 import dataclasses
-import logging
 import statistics
 import time
 from typing import Any
@@ -18,8 +17,6 @@ from typing import Any
 from evaluators.base import Fitness, PreparedTask
 from evaluators.embedding.config import EmbeddingTaskConfig
 from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
-
-log = logging.getLogger(__name__)
 
 
 class EmbeddingImportanceTask(PreparedTask):
@@ -66,12 +63,7 @@ class EmbeddingImportanceTask(PreparedTask):
 
     def score(self, metric: Any) -> Fitness:
         """Train with the metric as importance for every seed, evaluate; failures give a worst Fitness."""
-        start = time.perf_counter()
-        try:
-            return self._score(metric, start)
-        except Exception as exc:  # any candidate error is a failed fitness, never a crash
-            log.debug("metric %s failed", getattr(metric, "text", metric), exc_info=True)
-            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), getattr(metric, "text", metric))
 
     def _score(self, metric: Any, start: float) -> Fitness:
         """The body of score (exceptions are handled there)."""

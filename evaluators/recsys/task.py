@@ -8,7 +8,6 @@ weights are restored exactly afterwards, whatever happened.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from typing import Any
 
@@ -17,8 +16,6 @@ import torch
 from evaluators.base import Fitness, PreparedTask
 from evaluators.recsys.config import RecsysTaskConfig
 from evaluators.recsys.operands import EMBEDDING_OPERANDS, MLP_OPERANDS
-
-log = logging.getLogger(__name__)
 
 
 class _Prepared:
@@ -92,12 +89,9 @@ class RecsysPruneTask(PreparedTask):
 
     def score(self, metric: Any) -> Fitness:
         """Prune with the metric, (fine-tune,) evaluate AUC, restore; failures give a worst Fitness with a reason."""
-        start = time.perf_counter()
         try:
-            return self._score(metric, start)
-        except Exception as exc:  # any candidate error is a failed fitness, never a crash
-            log.debug("metric %s failed", getattr(metric, "text", metric), exc_info=True)
-            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+            return Fitness.guarded(self.direction, lambda start: self._score(metric, start),
+                                   getattr(metric, "text", metric))
         finally:
             if self._state is not None:
                 self._state.restore()

@@ -99,3 +99,12 @@ def test_bad_settings_fail_early():
         RecsysTaskConfig(group="2:4", sparsity=0.9)
     with pytest.raises(ValueError, match="unknown recsys-prune option"):
         RecsysPruneTask.from_options({"sparsity": 0.5, "colour": "red"})
+
+
+def test_guarded_turns_an_exception_into_a_failed_fitness():
+    def boom(start: float) -> Fitness:
+        raise KeyError("missing operand")
+
+    failed = Fitness.guarded("max", boom, "mul(W, G)")
+    assert not failed.ok and failed.value == 0.0 and failed.reason == "KeyError: 'missing operand'"
+    assert Fitness.guarded("min", lambda start: Fitness(1.5)).value == 1.5
