@@ -1,12 +1,14 @@
 """The Task interface every fitness task implements, and the Fitness it returns."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from primitives.metric import Metric
@@ -61,6 +63,21 @@ class Task(ABC):
     name: str
     direction: str
     operands: tuple[str, ...]
+    config_class: ClassVar[type | None] = None  # the dataclass of the options, when the task has one
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "Task":
+        """Build from plain options (a config file's [task_options], ``--task-option``); an unknown or
+        unusable option raises ValueError naming the task."""
+        options = dict(options)
+        if cls.config_class is not None:
+            unknown = set(options) - {f.name for f in dataclasses.fields(cls.config_class)}
+            if unknown:
+                raise ValueError(f"unknown {cls.name} option(s): {', '.join(sorted(unknown))}")
+        try:
+            return cls(**options)
+        except TypeError as exc:
+            raise ValueError(f"bad {cls.name} options: {exc}") from None
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:

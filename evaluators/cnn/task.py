@@ -66,14 +66,6 @@ class CNNPruneTask(PreparedTask):
         self.cfg = CNNConfig(seed=int(seed), epochs=int(epochs), calib_samples=int(calib_samples))
         self._state: State | None = None
 
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> "CNNPruneTask":
-        """Build from a plain options dict (CLI --task-option / config file)."""
-        try:
-            return cls(**dict(options))
-        except TypeError as exc:
-            raise ValueError(f"bad cnn-prune options: {exc}") from None
-
     def settings(self) -> dict[str, Any]:
         """Everything that changes a score."""
         c = self.cfg

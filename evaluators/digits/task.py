@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import torch
 
@@ -56,14 +56,6 @@ class MLPPruneTask(Task):
                                 calib_samples=int(calib_samples))
         self.device = "cpu"
         self._model: torch.nn.Module | None = None
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> "MLPPruneTask":
-        """Build from a plain options dict (CLI --task-option / config file)."""
-        try:
-            return cls(**dict(options))
-        except TypeError as exc:
-            raise ValueError(f"bad mlp-prune options: {exc}") from None
 
     def settings(self) -> dict[str, Any]:
         """Everything that changes a score."""

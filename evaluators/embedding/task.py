@@ -23,20 +23,13 @@ class EmbeddingImportanceTask(PreparedTask):
     """Evolve CAFE's importance score; fitness = mean AUC over seeds (higher is better)."""
 
     name = "embedding-importance"
+    config_class = EmbeddingTaskConfig
     direction = "max"
 
     def __init__(self, config: EmbeddingTaskConfig | None = None, **overrides: Any) -> None:
         """A task for config (default EmbeddingTaskConfig()) with keyword overrides of its fields."""
         self.config = dataclasses.replace(config or EmbeddingTaskConfig(), **overrides)
         self._state: dict[int, Any] | None = None
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "EmbeddingImportanceTask":
-        """Build from plain options (gp_engine's TaskSpec); unknown keys raise ValueError."""
-        unknown = set(options) - {f.name for f in dataclasses.fields(EmbeddingTaskConfig)}
-        if unknown:
-            raise ValueError(f"unknown embedding-importance option(s): {', '.join(sorted(unknown))}")
-        return cls(**options)
 
     @property
     def operands(self) -> tuple[str, ...]:  # type: ignore[override]

@@ -26,6 +26,7 @@ class LLMPruneTask(PreparedTask):
     """Prune every decoder linear with a metric at a sparsity and group, score perplexity (lower is better)."""
 
     name = "llm-prune"
+    config_class = LLMTaskConfig
     direction = "min"
     operands = OPERANDS
 

@@ -40,21 +40,13 @@ class RecsysPruneTask(PreparedTask):
     """Prune a CTR model's MLP (optionally embeddings) with a metric; fitness = AUC (higher is better)."""
 
     name = "recsys-prune"
+    config_class = RecsysTaskConfig
     direction = "max"
 
     def __init__(self, config: RecsysTaskConfig | None = None, **overrides: Any) -> None:
         """A task for config (default RecsysTaskConfig()) with keyword overrides of its fields."""
         self.config = dataclasses.replace(config or RecsysTaskConfig(), **overrides)
         self._state: _Prepared | None = None
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "RecsysPruneTask":
-        """Build from plain options (gp_engine's TaskSpec); unknown keys raise ValueError."""
-        fields = {f.name for f in dataclasses.fields(RecsysTaskConfig)}
-        unknown = set(options) - fields
-        if unknown:
-            raise ValueError(f"unknown recsys-prune option(s): {', '.join(sorted(unknown))}")
-        return cls(**options)
 
     @property
     def operands(self) -> tuple[str, ...]:  # type: ignore[override]

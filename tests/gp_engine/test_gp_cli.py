@@ -72,6 +72,8 @@ def test_bad_settings_are_clear_errors():
         build_task(TaskSpec("nope"))
     with pytest.raises(ValueError, match="bad mlp-prune options"):
         build_task(TaskSpec("mlp-prune", {"sparsty": 0.5}))
+    with pytest.raises(ValueError, match="unknown llm-prune option.*: sparsty"):
+        build_task(TaskSpec("llm-prune", {"sparsty": 0.5}))
 
 
 def test_llm_task_builds_a_primitive_set_without_loading_the_model(tmp_path):
