@@ -12,13 +12,13 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Sequence
 
 from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
+from gp_engine.maps.round import Round
 from gp_engine.tasks import TaskSpec, build_task
 from primitives.metric import Metric
 
@@ -94,7 +94,7 @@ class PoolMap(EvalMap):
 
     def evaluate(self, metrics: Sequence[Metric], on_result: ResultCallback | None = None) -> list[Fitness]:
         """Score all metrics; results in input order whatever the completion order."""
-        job = _Round([m.canonical for m in metrics], on_result)
+        job = Round([m.canonical for m in metrics], on_result)
         while job.todo or job.inflight:
             pool = self._ensure_pool()
             while job.todo and len(job.inflight) < self.workers and job.may_start(job.todo[0]):
@@ -119,7 +119,7 @@ class PoolMap(EvalMap):
                 self._on_timeouts(job)
         return job.results  # type: ignore[return-value]
 
-    def _on_broken(self, job: "_Round", broken: list[int]) -> None:
+    def _on_broken(self, job: Round, broken: list[int]) -> None:
         """A worker died: rebuild the pool; retry its candidates alone, fail repeat offenders."""
         started = self._pool_started
         self._kill_pool()
@@ -139,7 +139,7 @@ class PoolMap(EvalMap):
                 job.suspects.add(i)
                 job.todo.appendleft(i)
 
-    def _on_timeouts(self, job: "_Round") -> None:
+    def _on_timeouts(self, job: Round) -> None:
         """Fail candidates past the timeout; kill the pool (hung workers) and requeue the others."""
         now, limit = time.monotonic(), float(self.timeout_s)  # type: ignore[arg-type]
         late = [i for i, tok in job.inflight.values() if tok in job.starts and now - job.starts[tok] > limit]
@@ -161,33 +161,3 @@ class PoolMap(EvalMap):
     def describe(self) -> dict[str, Any]:
         """Kind, workers, timeout."""
         return {"kind": "pool", "workers": self.workers, "timeout_s": self.timeout_s, "retries": self.retries}
-
-
-class _Round:
-    """The bookkeeping of one ``evaluate`` call."""
-
-    def __init__(self, texts: list[str], on_result: ResultCallback | None) -> None:
-        self.texts, self.on_result = texts, on_result
-        self.results: list[Fitness | None] = [None] * len(texts)
-        self.todo: deque[int] = deque(range(len(texts)))
-        self.deaths = [0] * len(texts)
-        self.suspects: set[int] = set()
-        self.inflight: dict[Future, tuple[int, int]] = {}  # future -> (index, start token)
-        self.starts: dict[int, float] = {}  # start token -> when the worker began it
-
-    def may_start(self, i: int) -> bool:
-        """A suspect (its worker died) runs alone, so a second death names it."""
-        busy = [j for j, _ in self.inflight.values()]
-        return not busy or (i not in self.suspects and not self.suspects.intersection(busy))
-
-    def take_inflight(self) -> list[int]:
-        """Forget every future in flight; their indices."""
-        indices = [i for i, _ in self.inflight.values()]
-        self.inflight.clear()
-        return indices
-
-    def finish(self, i: int, fit: Fitness) -> None:
-        """Store a result and report it."""
-        self.results[i] = fit
-        if self.on_result is not None:
-            self.on_result(i, fit)

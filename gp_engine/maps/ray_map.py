@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
+from gp_engine.maps.round import Round
 from gp_engine.tasks import TaskSpec, build_task
 from primitives.metric import Metric
 
@@ -68,36 +69,27 @@ class RayMap(EvalMap):
         ray = self.ray
         while len(self._actors) < self.workers:
             self._actors.append(self._new_actor())
-        texts = [m.canonical for m in metrics]
-        results: list[Fitness | None] = [None] * len(texts)
-        todo: deque[int] = deque(range(len(texts)))
-        deaths = [0] * len(texts)
+        job = Round([m.canonical for m in metrics], on_result)
         busy: dict[Any, tuple[int, int, float]] = {}  # ref -> (index, actor slot, start)
         free = deque(range(self.workers))
-
-        def finish(i: int, fit: Fitness) -> None:
-            results[i] = fit
-            if on_result is not None:
-                on_result(i, fit)
-
-        while todo or busy:
-            while todo and free:
-                i, slot = todo.popleft(), free.popleft()
-                busy[self._actors[slot].score.remote(texts[i])] = (i, slot, time.monotonic())
+        while job.todo or busy:
+            while job.todo and free:
+                i, slot = job.todo.popleft(), free.popleft()
+                busy[self._actors[slot].score.remote(job.texts[i])] = (i, slot, time.monotonic())
             done, _ = ray.wait(list(busy), num_returns=1, timeout=self.poll_s)
             for ref in done:
                 i, slot, _ = busy.pop(ref)
                 try:
-                    finish(i, to_fitness(self.direction, ray.get(ref)))
+                    job.finish(i, to_fitness(self.direction, ray.get(ref)))
                 except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-                    deaths[i] += 1
+                    job.deaths[i] += 1
                     self._replace(slot)
-                    if deaths[i] > self.retries:
-                        finish(i, failed(self.direction, f"worker died ({deaths[i]} times): {type(exc).__name__}"))
+                    if job.deaths[i] > self.retries:
+                        job.finish(i, failed(self.direction, f"worker died ({job.deaths[i]} times): {type(exc).__name__}"))
                     else:
-                        todo.appendleft(i)
+                        job.todo.appendleft(i)
                 except ray.exceptions.RayError as exc:
-                    finish(i, failed(self.direction, f"worker error: {type(exc).__name__}: {exc}"))
+                    job.finish(i, failed(self.direction, f"worker error: {type(exc).__name__}: {exc}"))
                 free.append(slot)
             if self.timeout_s is not None:
                 now = time.monotonic()
@@ -105,9 +97,9 @@ class RayMap(EvalMap):
                     if now - start > self.timeout_s:
                         del busy[ref]
                         self._replace(slot)
-                        finish(i, failed(self.direction, f"timeout after {self.timeout_s:g} s", self.timeout_s))
+                        job.finish(i, failed(self.direction, f"timeout after {self.timeout_s:g} s", self.timeout_s))
                         free.append(slot)
-        return results  # type: ignore[return-value]
+        return job.results  # type: ignore[return-value]
 
     def close(self) -> None:
         """Kill the actors (Ray itself stays up for the caller)."""
