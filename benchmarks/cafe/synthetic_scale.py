@@ -17,6 +17,7 @@ as they finish, so a rerun resumes; synthetic_scale.{md,json,png} are rewritten 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     out = HERE / "work" / "synthetic_quick" if args.quick else HERE
     out.mkdir(parents=True, exist_ok=True)
     started, load = time.time(), os.getloadavg()
+    if args.report_only and (out / "synthetic_scale.json").exists():  # keep the load of the run that trained
+        load = tuple(json.loads((out / "synthetic_scale.json").read_text())["meta"]["load_average_at_start"])
     study = Study(args, out)
     lr, extra, tuning = study.tune()
     seeds = tuple(int(s) for s in args.seeds.split(","))
