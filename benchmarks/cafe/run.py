@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             run_seed(cfg, seed, emit, skip=done)
         current += [r for r in rows if r["seed"] in seeds and any(matches(r, model, v, q) for v, q in cfg.runs())]
     extra += evolved_protocol(evolved, refs, args.tuned)
-    command = " ".join(["benchmarks/cafe/run.py", *(a for a in (argv if argv is not None else sys.argv[1:])
+    command = shlex.join(["benchmarks/cafe/run.py", *(a for a in (argv if argv is not None else sys.argv[1:])
                                                      if a != "--report-only")])
     if args.report_only and (out / "results.json").exists():  # keep the load of the run that trained
         load = tuple(json.loads((out / "results.json").read_text())["meta"]["load_average_at_start"])

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     load = os.getloadavg()
     rows = measure(args)
-    command = " ".join(["benchmarks/cafe/throughput.py", *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(["benchmarks/cafe/throughput.py", *(argv if argv is not None else sys.argv[1:])])
     (HERE / "throughput.json").write_text(json.dumps({"command": command, "load_average_at_start": list(load),
                                                       "rows": rows}, indent=2))
     (HERE / "throughput.md").write_text(markdown(rows, command, load))

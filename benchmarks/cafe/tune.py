@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                                "grid": {"hot_fraction": tuner.grid["hot_fractions"], "threshold": tuner.grid["thresholds"],
                                         "decay_every": tuner.grid["decays"]},
                                "chosen": chosen}, indent=2))
-    command = " ".join(["benchmarks/cafe/tune.py", *(a for a in (argv if argv is not None else sys.argv[1:])
+    command = shlex.join(["benchmarks/cafe/tune.py", *(a for a in (argv if argv is not None else sys.argv[1:])
                                                       if a != "--report-only")])
     md = out.with_name(out.stem.replace("tuned", "tuning") + ".md")
     md.write_text(f"# CAFE settings tuned on validation ({args.model})\n\nReproduce: `nice -n 10 .venv/bin/python "
