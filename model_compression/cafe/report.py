@@ -78,10 +78,16 @@ def versus_hash(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         diff, diff_std = mean_std([d for _, d, _ in values])
         out.append({"model": model, "variant": variant, "method": methods[(model, variant, ratio)], "ratio": ratio,
                     "seeds": len(values), "auc_minus_hash": diff, "auc_minus_hash_std": diff_std,
-                    "auc_minus_hash_se": diff_std / len(values) ** 0.5, "seeds_ahead": sum(d > 0 for _, d, _ in values),
+                    "auc_minus_hash_se": diff_std / len(values) ** 0.5 if len(values) > 1 else None,
+                    "seeds_ahead": sum(d > 0 for _, d, _ in values),
                     "per_seed": {s: d for s, d, _ in values},
                     "throughput_vs_hash": statistics.fmean(t for _, _, t in values)})
     return sorted(out, key=_order)
+
+
+def _or_na(value: float | None) -> str:
+    """A 4-decimal number, or n/a (a standard error of one seed)."""
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any]]) -> str:
@@ -103,7 +109,7 @@ def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any
         lines += ["", "| model | variant | ratio | AUC minus hash (paired by seed: mean ± std) | standard error | "
                   "seeds ahead | per seed | throughput / hash |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {d['model']} | {d['variant']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
-                  f"{d['auc_minus_hash_std']:.4f} | {d['auc_minus_hash_se']:.4f} | {d['seeds_ahead']} of {d['seeds']} | "
+                  f"{d['auc_minus_hash_std']:.4f} | {_or_na(d['auc_minus_hash_se'])} | {d['seeds_ahead']} of {d['seeds']} | "
                   f"{' '.join(f'{v:+.4f}' for v in d['per_seed'].values())} | "
                   f"{d['throughput_vs_hash']:.2f} |" for d in diffs]
     return "\n".join(lines) + "\n"

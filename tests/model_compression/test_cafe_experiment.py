@@ -121,6 +121,8 @@ def test_reports_aggregate_compare_with_hash_and_plot(tmp_path):
     assert diff["auc_minus_hash_se"] == pytest.approx(0.01) and diff["seeds_ahead"] == 2  # +0.03, +0.01
     text = markdown_tables(aggregate(rows), [diff])
     assert "skipped: too small" in text and "+0.0200" in text and "| 0.0100 | 2 of 2 |" in text
+    (single,) = versus_hash([r for r in rows if r.get("seed") == 0])
+    assert single["auc_minus_hash_se"] is None and "| n/a | 1 of 1 |" in markdown_tables([], [single])
     paths = write_results(rows, tmp_path, {"note": "test"})
     assert json.loads(paths["json"].read_text())["versus_hash"][0]["method"] == "cafe"
     assert paths["plot"].stat().st_size > 1000
