@@ -56,7 +56,8 @@ class EmbeddingImportanceTask(PreparedTask):
 
     def score(self, metric: Any) -> Fitness:
         """Train with the metric as importance for every seed, evaluate; failures give a worst Fitness."""
-        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), getattr(metric, "text", metric))
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start),
+                               getattr(metric, "text", metric))
 
     def _score(self, metric: Any, start: float) -> Fitness:
         """The body of score (exceptions are handled there)."""

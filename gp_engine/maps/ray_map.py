@@ -85,7 +85,8 @@ class RayMap(EvalMap):
                     job.deaths[i] += 1
                     self._replace(slot)
                     if job.deaths[i] > self.retries:
-                        job.finish(i, failed(self.direction, f"worker died ({job.deaths[i]} times): {type(exc).__name__}"))
+                        reason = f"worker died ({job.deaths[i]} times): {type(exc).__name__}"
+                        job.finish(i, failed(self.direction, reason))
                     else:
                         job.todo.appendleft(i)
                 except ray.exceptions.RayError as exc:

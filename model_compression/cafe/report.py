@@ -109,7 +109,8 @@ def markdown_tables(agg: Sequence[dict[str, Any]], diffs: Sequence[dict[str, Any
         lines += ["", "| model | variant | ratio | AUC minus hash (paired by seed: mean ± std) | standard error | "
                   "seeds ahead | per seed | throughput / hash |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {d['model']} | {d['variant']} | {d['ratio']:g} | {d['auc_minus_hash']:+.4f} ± "
-                  f"{d['auc_minus_hash_std']:.4f} | {_or_na(d['auc_minus_hash_se'])} | {d['seeds_ahead']} of {d['seeds']} | "
+                  f"{d['auc_minus_hash_std']:.4f} | {_or_na(d['auc_minus_hash_se'])} | "
+                  f"{d['seeds_ahead']} of {d['seeds']} | "
                   f"{' '.join(f'{v:+.4f}' for v in d['per_seed'].values())} | "
                   f"{d['throughput_vs_hash']:.2f} |" for d in diffs]
     return "\n".join(lines) + "\n"
