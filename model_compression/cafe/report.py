@@ -11,7 +11,7 @@ from typing import Any
 
 from model_compression.cafe.methods import METHODS
 from model_compression.seed_summary import mean_std, summarize_seeds
-from model_compression.figures import finish_panel, panel_row, save_figure
+from model_compression.figures import finish_panel, panel_row, save_figure, shared_legend
 
 KEY = ("model", "variant", "ratio")
 SETTINGS = ("method", "importance", "hot_fraction", "threshold", "decay_every")
@@ -138,8 +138,8 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
         ticks = sorted({a["ratio"] for a in ok if a["method"] != "full"})
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.minorticks_off()
-        finish_panel(ax, model, "embedding memory / full table")
-    return save_figure(fig, path)
+        finish_panel(ax, model, "embedding memory / full table", legend=False)
+    return save_figure(fig, path, bottom=shared_legend(fig, axes[0]))
 
 
 def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any], notes: str = "",
