@@ -16,11 +16,12 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from gp_engine.budgets import Budget, RunMaps, reduced_budgets
 from gp_engine.cache import FitnessCache
+from gp_engine.candidates import Candidate, Counts
 from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
-from gp_engine.budgets import Budget, RunMaps, reduced_budgets
 from gp_engine.fidelity import selection_values
 from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
@@ -28,7 +29,6 @@ from gp_engine.progress import Progress
 from gp_engine.pset import build_pset, to_node
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
-from gp_engine.candidates import Candidate, Counts
 from gp_engine.scoring import Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
 from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Container
 
-from gp_engine.pset import MetricPset, to_node
 from gp_engine.candidates import Candidate, candidate
+from gp_engine.pset import MetricPset, to_node
 from gp_engine.variation import Individual, Variation
 from primitives.tree import to_text
 
