@@ -80,15 +80,19 @@ def _execute(search: Any) -> None:
     for lg in watched:
         lg.addHandler(handler)
     progress = _progress(search.config.generations + 1)
+    from metricforge.report import report_hook
+
+    write_report = report_hook(search)  # report.html after every generation
     try:
         if progress is None:
-            result = search.run()
+            result = search.run(on_generation=write_report)
         else:
             with progress:
                 bar = progress.add_task("", total=search.config.generations + 1,
                                         completed=max(search.generation + 1, 0))
 
                 def update(stats: dict[str, Any]) -> None:
+                    write_report(stats)
                     progress.update(bar, completed=stats["generation"] + 1,
                                     description=f"best {stats['best']} {stats['best_canonical']}")
 
