@@ -100,7 +100,7 @@ class MetricPruning(prune.BasePruningMethod):
         """The metric's scores of weight t (a conv weight flattened to K x C*R*S), in that 2-D shape."""
         if t.dim() not in (2, 4):
             raise ValueError(
-                f"MetricPruning needs a whole Linear (out x in) or Conv2d (K x C x R x S) weight, got shape "
+                f"MetricPruning needs a whole 2-D Linear (out x in) or 4-D Conv2d (K x C x R x S) weight, got shape "
                 f"{tuple(t.shape)}; a parameter that is already pruned must be prune.remove()d before pruning it again"
             )
         t = t.reshape(t.shape[0], -1)
