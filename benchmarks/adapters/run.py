@@ -124,7 +124,11 @@ def main() -> None:
     parser.add_argument("--sparsity", type=float, default=0.9)
     parser.add_argument("--population", type=int, default=24)
     parser.add_argument("--generations", type=int, default=5)
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite results.md from results.json")
     args = parser.parse_args()
+    if args.markdown_only:
+        (HERE / "results.md").write_text(markdown(json.loads((HERE / "results.json").read_text())))
+        return
     start, work = time.perf_counter(), Path(tempfile.mkdtemp(prefix="mf-adapters-"))
     mlp_metric = evolve("mlp-prune", {"sparsity": args.sparsity, "group": "row"}, args.population,
                         args.generations, work)
@@ -183,7 +187,23 @@ def markdown(r: dict) -> str:
         lines.append(f"| `{label}` | {ratio} | {rows[0]['params']} ({rows[0]['dense_params']}) | "
                      f"{statistics.mean(accs):.4f} | {min(accs):.4f} | {max(accs):.4f} | "
                      f"{statistics.mean(x['dense_accuracy'] for x in rows):.4f} |")
+    lines += ["", reading(groups)]
     return "\n".join(lines) + "\n"
+
+
+def reading(groups: dict[tuple, list]) -> str:
+    """What the table says, computed from it: each importance's mean accuracy minus magnitude's."""
+    parts = []
+    for ratio in sorted({r for _, r in groups}):
+        base = statistics.mean(x["accuracy"] for x in groups[("magnitude (Torch-Pruning, L2)", ratio)])
+        gains = {label: statistics.mean(x["accuracy"] for x in rows) - base
+                 for (label, r), rows in groups.items() if r == ratio and not label.startswith("magnitude")}
+        best = max(gains, key=gains.get)
+        parts.append(f"at {ratio:g} of the channels, mean accuracy minus magnitude's: "
+                     + ", ".join(f"`{k.split(' (')[0]}` {v:+.4f}" for k, v in sorted(gains.items(), key=lambda kv: -kv[1]))
+                     + f" (best: `{best.split(' (')[0]}`)")
+    return ("Reading: " + "; ".join(parts) + ". Three CNN seeds only; the evolved metrics were searched for "
+            "masks (mlp-prune rows, cnn-prune filters), not for Torch-Pruning's dependency groups.")
 
 
 if __name__ == "__main__":
