@@ -10,27 +10,28 @@ from typing import List, Optional
 import typer
 
 from metricforge.metrics import resolve_metric
+from metricforge.options import option_option, out_option, registry_option
 from metricforge.output import print_json, print_table
 
 log = logging.getLogger("metricforge.llm")
 
-RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                              help="Registry URL or SQLite path [default: ./metricforge.db].")
-TaskOptions = typer.Option([], "--task-option", "-o", help="Task setting as key=value (repeatable), e.g. -o eval_tokens=4096.")
+RegistryOption = registry_option()
+TaskOptions = option_option()
 
 
-def _task(name: str, sparsity: Optional[float], group: Optional[str], options: List[str]):
+def _task(name: str, sparsity: Optional[float], group: Optional[str], options: Optional[List[str]]):
+    """The task with its -o options and flags, every option checked before anything is loaded."""
     from gp_engine.tasks import TaskSpec, build_task
-    from metricforge.cli_search import parse_option
+    from metricforge.options import check_task_options, parse_options
 
-    settings = dict(parse_option(o) for o in options)
+    settings = parse_options(options)
     settings.update({k: v for k, v in {"sparsity": sparsity, "group": group}.items() if v is not None})
-    return build_task(TaskSpec(name, settings))
+    return build_task(TaskSpec(name, check_task_options(name, settings)))
 
 
 def prune_command(
     metric: str = typer.Argument(..., help="Built-in name, formula, or registry name/hash."),
-    output: Path = typer.Option(..., "--output", "-O", help="Folder for the pruned model (Hugging Face format)."),
+    output: Path = out_option(..., "Folder for the pruned model (Hugging Face format)."),
     sparsity: float = typer.Option(0.5, help="Fraction of weights to prune."),
     group: str = typer.Option("row", help="Comparison group: row, layer, global, 2:4, 4:8."),
     evaluate: bool = typer.Option(True, help="Also report the pruned model's perplexity."),
