@@ -8,6 +8,7 @@ an interrupted run 130.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from importlib import import_module
 from typing import Any, Optional
@@ -93,9 +94,22 @@ def _message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _usage_error(exc: Any) -> int:
+def _context_for(argv: list[str]) -> Any:
+    """A context of the deepest command named by ``argv`` (for errors raised without one)."""
+    click = click_module()
+    command = typer.main.get_command(app)
+    ctx = click.Context(command, info_name="metricforge")
+    for token in argv:
+        sub = getattr(command, "commands", {}).get(token)
+        if sub is None:
+            break
+        command, ctx = sub, click.Context(sub, info_name=token, parent=ctx)
+    return ctx
+
+
+def _usage_error(exc: Any, argv: list[str]) -> int:
     """The usage line of the failing command, then one ``error:`` line."""
-    ctx = getattr(exc, "ctx", None)
+    ctx = getattr(exc, "ctx", None) or _context_for(argv)
     if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help is the answer
         if exc.format_message().strip():
             print(exc.format_message(), file=sys.stderr)
@@ -113,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from evaluators.progress import use_sink
     from metricforge.console import make_sink
 
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # progress goes through our console only
     _register_commands()
     click = click_module()
     sink = make_sink()
@@ -120,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         with use_sink(sink):
             result = app(args=argv, standalone_mode=False, prog_name="metricforge")
     except click.exceptions.UsageError as exc:
-        return _usage_error(exc)
+        return _usage_error(exc, sys.argv[1:] if argv is None else list(argv))
     except click.exceptions.ClickException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code

@@ -38,18 +38,23 @@ def prune_command(
     task_options: List[str] = TaskOptions, registry: Optional[str] = RegistryOption,
 ) -> None:
     """Prune the LLM with a metric at a sparsity and save the pruned model."""
+    from evaluators.progress import stage
+
     chosen = resolve_metric(metric, registry)
     task = _task("llm-prune", sparsity, group, task_options)
-    log.info("preparing %s (model, calibration, operands)", task.config.model)
+    log.info("pruning %s with %s: operands %s", task.config.model, chosen.canonical,
+             ", ".join(chosen.operands) or "none")
     task.prepare()
-    pruned, total = task.apply(chosen)
+    with stage(f"pruning with {chosen.canonical} (computes the operands it reads on first use)"):
+        pruned, total = task.apply(chosen)
     info = {"metric": chosen.canonical, "hash": chosen.hash, "settings": task.settings(),
             "achieved_sparsity": pruned / max(total, 1)}
     if evaluate:
         info["perplexity"] = task.perplexity()
     output.mkdir(parents=True, exist_ok=True)
-    task.state.model.save_pretrained(output)
-    task.state.tokenizer.save_pretrained(output)
+    with stage(f"saving the pruned model to {output}"):
+        task.state.model.save_pretrained(output)
+        task.state.tokenizer.save_pretrained(output)
     (output / "metricforge.json").write_text(json.dumps(info, indent=2, default=str))
     print(json.dumps({k: v for k, v in info.items() if k != "settings"}, indent=2))
     print(f"pruned model saved to {output}")

@@ -104,8 +104,8 @@ class LineSink:
         with self._lock:
             task = self._tasks.pop(task_id, None)
             if task is not None:
-                self._say(f"{task['description']}: done {task['done']}"
-                          f"{'/' + str(task['total']) if task['total'] else ''} in {time.monotonic() - task['start']:.1f} s")
+                steps = f" {task['done']}/{task['total']}" if task["total"] else ""
+                self._say(f"{task['description']}: done{steps} in {time.monotonic() - task['start']:.1f} s")
 
     def _beat(self) -> None:
         while not self._stop.wait(1.0):
@@ -121,31 +121,42 @@ class LineSink:
 
 
 class BarSink:
-    """Progress as rich bars on the shared console (elapsed and remaining time per task)."""
+    """Progress as rich bars on the shared console (elapsed and remaining time); a finished task
+    leaves one line saying how long it took."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        self.progress: Any = None
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                 console=console(), transient=False)
-        self.progress.start()
+    def _live(self) -> Any:
+        if self.progress is None:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                     console=console(), transient=True, speed_estimate_period=3600)
+            self.progress.start()
+        return self.progress
 
     def start(self, description: str, total: int | None) -> int:
-        return int(self.progress.add_task(description, total=total))
+        return int(self._live().add_task(description, total=total))
 
     def advance(self, task_id: int, amount: int = 1) -> None:
-        self.progress.advance(task_id, amount)  # type: ignore[arg-type]
+        self._live().advance(task_id, amount)
 
     def finish(self, task_id: int) -> None:
-        task = self.progress._tasks.get(task_id)  # type: ignore[attr-defined]
-        if task is not None and task.total is None:
-            self.progress.update(task_id, total=task.completed or 1, completed=task.completed or 1)  # type: ignore[arg-type]
-        self.progress.stop_task(task_id)  # type: ignore[arg-type]
+        progress = self._live()
+        task = next((t for t in progress.tasks if t.id == task_id), None)
+        if task is None:
+            return
+        steps = f" {task.completed:g}/{task.total:g}" if task.total else ""
+        progress.console.print(f"{time.strftime('%H:%M:%S')} done{steps} in {task.elapsed or 0:.1f} s: "
+                               f"{task.description}", markup=False, highlight=False)
+        progress.remove_task(task_id)
 
     def close(self) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def make_sink() -> LineSink | BarSink:
