@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: starts without importing typer's rich formatting
 )
 
 _SUBMODULES = ("metricforge.cli_parse", "metricforge.cli_assets", "metricforge.cli_registry", "metricforge.cli_llm",

@@ -11,7 +11,7 @@ from metricforge.options import out_option, registry_option
 from metricforge.output import print_json, print_table
 
 registry_app = typer.Typer(help="Query and edit the metric registry (SQLite file or any SQLAlchemy URL).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, rich_markup_mode=None)
 
 RegistryOption = registry_option()
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
