@@ -13,8 +13,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from metricforge.options import (config_option, option_option, parse_option, parse_options, read_config,
-                                 registry_option)
+from metricforge.options import parse_option  # noqa: F401 - part of this module's interface
+from metricforge.options import config_option, option_option, parse_options, read_config, registry_option
 
 log = logging.getLogger("metricforge.search")
 

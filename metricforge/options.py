@@ -68,13 +68,14 @@ def read_config(path: Optional[Path]) -> dict[str, Any]:
 
 
 def check_task_options(task: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Task options checked against the task's settings (unknown keys, wrong types) before building it."""
+    """Task options checked against the task's settings (unknown keys, wrong types) before building
+    it; returned as given, so the task converts them itself and a run's recorded options stay as typed."""
     from gp_engine.tasks import task_class
     from gp_engine.validation import validate_settings
 
     cls = task_class(task)
-    target = getattr(cls, "config_class", None) or cls
-    return validate_settings(target, options, f"{task} option")
+    validate_settings(getattr(cls, "config_class", None) or cls, options, f"{task} option")
+    return dict(options)
 
 
 def check_fields(target: type, options: Mapping[str, Any], what: str) -> dict[str, Any]:

@@ -111,3 +111,11 @@ def test_run_folders_are_written_with_the_umask(tmp_path):
     files = [p for p in (tmp_path / "runs" / "shared").rglob("*") if p.is_file()]
     assert {"config.json", "checkpoint.json", "search.log"} <= {p.name for p in files}
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+
+
+def test_study_options_are_checked_against_the_study_settings(cli, tmp_path):
+    one_error(cli("lth", "-o", "rewind_stp=20", "--out", "lth"), "lth setting", "did you mean 'rewind_step'")
+    one_error(cli("cafe", "-o", "max_steps=abc", "--out", "cafe"), "max_steps", "'abc'", "an integer")
+    one_error(cli("granularity", "--task", "llm-prune", "-o", "calib_windws=4", "--out", "g"),
+              "did you mean 'calib_windows'")
+    assert not any((tmp_path / name).exists() for name in ("lth", "cafe", "g"))
