@@ -153,9 +153,10 @@ class LLMPruneTask(PreparedTask):
 
         st, cfg = self.state, self.config
         if cfg.mode == "oneshot":
-            return prune_oneshot(fn, st.layers, st.operands, cfg.sparsity, cfg.structure)
+            return prune_oneshot(fn, st.layers, st.operands_for(needs), cfg.sparsity, cfg.structure)
+        dense = st.operands_for(("G",) if "G" in needs else ())  # the rest is re-measured block by block
         hiddens, kwargs_list = st.inputs()
-        return prune_sequential(fn, st.blocks, st.block_layers, st.operands, hiddens, kwargs_list,
+        return prune_sequential(fn, st.blocks, st.block_layers, dense, hiddens, kwargs_list,
                                 cfg.sparsity, cfg.structure, needs)
 
     def _run(self, apply: Any, start: float, key: tuple | None = None, screened: Screened | None = None,
