@@ -9,8 +9,8 @@ A draw is the task's ``seed``: the calibration text is joined once, tokenized on
 non-overlapping windows of 512 tokens (remainder dropped) and ``calib_windows`` of them are picked
 by ``torch.randperm(n_windows, generator=manual_seed(seed))`` (evaluators/llm/data.py). The
 evaluation windows are the first 8,192 tokens of the Python tutorial for every draw (disjoint
-documents from every calibration source). Rows run in priority order: the Wanda/SparseGPT pairs
-for every draw first, then OWL and DSnoT, then SparseGPT's per-row variant.
+documents from every calibration source). Rows run in phases (PHASES), cheapest evidence first:
+every method on the first draw, then Wanda on the other draws, then SparseGPT on them, and so on.
 """
 from __future__ import annotations
 
@@ -27,10 +27,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 DIAGNOSTIC = [("wanda", "2:4", 0.5), ("sparsegpt", "2:4", 0.5), ("sparsegpt-bf16", "2:4", 0.5)]
-PAIRS = [("wanda", "row", 0.5), ("wanda", "2:4", 0.5), ("sparsegpt", "layer", 0.5), ("sparsegpt", "2:4", 0.5)]
-RECIPES = [(m, "row", s) for s in (0.6, 0.7) for m in ("wanda",)] + \
-          [(m, "row", s) for m in ("owl+wanda", "dsnot+wanda") for s in (0.5, 0.6, 0.7)]
-VARIANTS = [("sparsegpt-row", "row", 0.5)]
+PHASES = [  # (rows, draws: "first" or "rest"); cheapest evidence first, every source of a phase before the next
+    ([("wanda", "2:4", 0.5), ("sparsegpt", "2:4", 0.5), ("wanda", "row", 0.5), ("wanda", "row", 0.7),
+      ("owl+wanda", "row", 0.7), ("dsnot+wanda", "row", 0.7), ("sparsegpt", "layer", 0.5)], "first"),
+    ([("wanda", "2:4", 0.5), ("wanda", "row", 0.5)], "rest"),
+    ([("sparsegpt", "2:4", 0.5)], "rest"),
+    ([("wanda", "row", 0.6)] + [(m, "row", s) for m in ("owl+wanda", "dsnot+wanda") for s in (0.5, 0.6)], "first"),
+    ([("wanda", "row", 0.7), ("owl+wanda", "row", 0.7), ("dsnot+wanda", "row", 0.7)], "rest"),
+    ([("sparsegpt", "layer", 0.5)], "rest"),
+    ([("wanda", "row", 0.6)] + [(m, "row", s) for m in ("owl+wanda", "dsnot+wanda") for s in (0.5, 0.6)], "rest"),
+    ([("sparsegpt-row", "row", 0.5)], "first"),
+]
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,10 +77,20 @@ def environment() -> dict:
 
 
 def done_keys(path: Path) -> set[tuple]:
-    """Keys of the rows already measured."""
-    if not path.is_file():
-        return set()
+    """Keys of the rows already measured in this file and in every grid-*.jsonl beside it (several
+    processes may share the draws of one grid)."""
     keys = set()
+    shared = path.name.startswith("grid-")  # the dtype check keeps its own rows
+    for other in {path, *(path.parent.glob("grid-*.jsonl") if shared else ())}:
+        keys |= _keys_in(other)
+    return keys
+
+
+def _keys_in(path: Path) -> set[tuple]:
+    """Keys of the rows of one file."""
+    keys = set()
+    if not path.is_file():
+        return keys
     for line in path.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
@@ -134,8 +151,9 @@ def main() -> None:
     if args.dtype_check:
         plan = [(m, g, s, src, draws[0]) for src in sources for m, g, s in DIAGNOSTIC]
     else:
-        plan = [(m, g, s, src, d) for block in (PAIRS, RECIPES, VARIANTS) for src in sources for d in draws
-                for m, g, s in block]
+        chosen = {"first": draws[:1], "rest": draws[1:]}
+        plan = [(m, g, s, src, d) for rows, which in PHASES for src in sources for d in chosen[which]
+                for m, g, s in rows]
     todo = [p for p in plan if (p[0], p[1], p[2], p[3], p[4]) not in done]
     print(f"{len(plan) - len(todo)} of {len(plan)} rows done; {len(todo)} to go", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +163,8 @@ def main() -> None:
         sink.flush()
         task, current = None, None
         for method, group, sparsity, source, draw in todo:
+            if (method, group, sparsity, source, draw) in done_keys(args.out):
+                continue  # measured meanwhile by another process
             if current != (source, draw):
                 task = LLMPruneTask(calib_source=source, seed=draw, calib_windows=args.calib_windows,
                                     calib_length=args.calib_length, eval_source=args.eval_source,
