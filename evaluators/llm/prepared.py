@@ -16,7 +16,7 @@ class Prepared:
     """What prepare() builds once and variants of a task share: model, data, operands, dense copy."""
 
     def __init__(self, cfg: LLMTaskConfig) -> None:
-        from .data import WindowSpec, calibration_and_evaluation
+        from .data import calibration_and_evaluation
         from .layers import find_blocks, layers_by_block, prunable_layers
         from .model import cache_dir, load_model
         from .prune import snapshot
@@ -24,9 +24,8 @@ class Prepared:
         self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
         self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device)
         self.device = next(self.model.parameters()).device
-        self.calib, self.eval = calibration_and_evaluation(
-            self.tokenizer, WindowSpec(cfg.calib_source, cfg.calib_length, cfg.calib_windows, cfg.seed, "seeded"),
-            WindowSpec(cfg.eval_source, cfg.eval_length, cfg.eval_windows, cfg.seed, cfg.eval_select), self.root)
+        self.calib, self.eval = calibration_and_evaluation(self.tokenizer, cfg.calib_spec(), cfg.eval_spec(),
+                                                           self.root, cfg.seed)
         self.layers = prunable_layers(self.model)
         self.blocks = find_blocks(self.model)[1]
         self.block_layers = layers_by_block(self.layers)

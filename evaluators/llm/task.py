@@ -42,7 +42,7 @@ class LLMPruneTask(PreparedTask):
         cfg = self.config
         device = pick_device(cfg.device)
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
-        skip = {"cache_dir", "eval_batch", "device", "dtype"} | (set() if cfg.grouped else {"aggregate"})
+        skip = {"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
