@@ -17,17 +17,19 @@ class Prepared:
 
     def __init__(self, cfg: LLMTaskConfig) -> None:
         from .data import calibration_and_evaluation
-        from .layers import find_blocks, layers_by_block, prunable_layers
+        from .layers import layers_by_block, prunable_layers
         from .model import cache_dir, load_model
+        from .offload import compute_blocks, offload_of
         from .prune import snapshot
 
         self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
-        self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device)
+        self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device, cfg.offload)
+        self.offload = offload_of(self.model)  # None, or the blocks kept off the device
         self.device = next(self.model.parameters()).device
         self.calib, self.eval = calibration_and_evaluation(self.tokenizer, cfg.calib_spec(), cfg.eval_spec(),
                                                            self.root, cfg.seed)
         self.layers = prunable_layers(self.model)
-        self.blocks = find_blocks(self.model)[1]
+        self.blocks = compute_blocks(self.model)
         self.block_layers = layers_by_block(self.layers)
         self.dense = snapshot(self.layers)
         self.operands, self.cache_hit, self.cache_path = self._operands(cfg)
@@ -44,6 +46,7 @@ class Prepared:
             operand_key,
             save_operands,
         )
+        from .offload import DeviceOperands
         from .stats import PERCDAMP
 
         settings = {"dtype": str(self.model.dtype), "device": self.device.type, "grad_dtype": cfg.grad_dtype,
@@ -51,12 +54,13 @@ class Prepared:
         key = operand_key(model_fingerprint(self.model), self.calib, settings)
         path = self.root / "operands" / f"{key}.safetensors"
         if path.is_file():
-            return load_operands(path, self.device), True, path
+            ops = load_operands(path, "cpu" if self.offload else self.device)
+            return (DeviceOperands(ops, self.device) if self.offload else ops), True, path
         start = time.perf_counter()
         ops = compute_operands(self.model, self.layers, self.calib, cfg.grad_dtype)
         log.info("operands computed in %.1f s", time.perf_counter() - start)
         save_operands(path, ops, {"key": key})
-        return ops, False, path
+        return (DeviceOperands(ops, self.device) if self.offload else ops), False, path
 
     def inputs(self) -> tuple[list[Any], list[dict]]:
         """Hidden states entering block 0 for every calibration window (computed once)."""

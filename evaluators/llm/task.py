@@ -152,6 +152,10 @@ class LLMPruneTask(PreparedTask):
         from .prune import prune_oneshot, prune_sequential
 
         st, cfg = self.state, self.config
+        if cfg.mode == "oneshot" and st.offload is not None:  # one block on the device at a time
+            from .blockwise import prune_oneshot as prune_blockwise
+
+            return prune_blockwise(st.offload, fn, st.layers, st.operands, cfg.sparsity, cfg.structure)
         if cfg.mode == "oneshot":
             return prune_oneshot(fn, st.layers, st.operands, cfg.sparsity, cfg.structure)
         hiddens, kwargs_list = st.inputs()
