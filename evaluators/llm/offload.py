@@ -30,6 +30,7 @@ class BlockOffload:
         self.model, self.device = model, torch.device(device)
         self.prefix, self.modules = find_blocks(model)
         self.current: int | None = None
+        self.resident_bytes = self.peak_bytes = 0  # parameter and buffer bytes on the device (no activations)
         kinds = set(getattr(model.config, "layer_types", None) or ())
         if len(kinds) > 1:
             raise ValueError(f"block offload replays block 0's attention mask in every block; this model mixes "
@@ -49,6 +50,7 @@ class BlockOffload:
             for key, buf in module._buffers.items():
                 if buf is not None and buf.device != self.device:
                     module._buffers[key] = buf.to(self.device)
+        self.resident_bytes = self.peak_bytes = _tensor_bytes(self.model, skip=self.prefix)
 
     def __len__(self) -> int:
         return len(self.modules)
@@ -66,6 +68,7 @@ class BlockOffload:
             self.release()
             self.modules[index].to(self.device)
             self.current = index
+            self.peak_bytes = max(self.peak_bytes, self.resident_bytes + _tensor_bytes(self.modules[index]))
         return self.modules[index]
 
     def release(self) -> None:
@@ -73,6 +76,15 @@ class BlockOffload:
         if self.current is not None:
             self.modules[self.current].to("cpu")
             self.current = None
+
+
+def _tensor_bytes(module: Any, skip: str | None = None) -> int:
+    """Bytes of the distinct parameters and buffers of a module, leaving out those under ``skip``."""
+    seen: dict[int, int] = {}
+    for name, tensor in [*module.named_parameters(remove_duplicate=False), *module.named_buffers()]:
+        if skip is None or not (name == skip or name.startswith(skip + ".")):
+            seen[id(tensor)] = tensor.numel() * tensor.element_size()
+    return sum(seen.values())
 
 
 class DeviceOperands(Mapping):
