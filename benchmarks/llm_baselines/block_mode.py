@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/llm_baselines/block_mode.py            # both modes, each in its own process
 
 Each mode runs in a fresh process (so its peak RSS is its own) with a fresh operand cache: load,
-calibration operands (X, Xs, Hd, Y and G), dense perplexity, Wanda and magnitude one-shot, Wanda
-sequential and SparseGPT (2:4). Printed as JSON lines and written to block_mode.json.
+calibration operands (X, Xs, Hd, Y and G), dense perplexity, Wanda one-shot and sequential, and
+SparseGPT (2:4). Printed as JSON lines and written to block_mode.json.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def run_mode(offload: str, args: argparse.Namespace) -> dict:
         prepare_s = time.perf_counter() - start
         out = {"offload": offload, "settings": task.settings(), "prepare_s": round(prepare_s, 1),
                "dense": task.dense_perplexity()}
-        for name, mode in (("wanda", "oneshot"), ("magnitude", "oneshot"), ("wanda", "sequential")):
+        for name, mode in (("wanda", "oneshot"), ("wanda", "sequential")):
             out[f"{name}/{mode}"] = task.variant(mode=mode).score(builtin(name)).value
         out["sparsegpt/2:4"] = task.variant(group="2:4").sparsegpt_perplexity().value
     st = task.state

@@ -54,13 +54,15 @@ def replaying(offload: BlockOffload, as_tuple: bool) -> Iterator[_Replay]:
 
 
 def returns_tuple(offload: BlockOffload, windows: Any) -> bool:
-    """Whether the model's blocks return a tuple (older transformers) rather than a tensor."""
+    """Whether the model's blocks return a tuple (older transformers) rather than a tensor; probed once."""
     import torch
 
-    hiddens, kwargs_list = capture_block_inputs(offload.model, offload.modules, windows[:1])
-    with torch.inference_mode():
-        out = offload.fetch(0)(hiddens[0], **kwargs_list[0])
-    return isinstance(out, (tuple, list))
+    if offload.returns_tuple is None:
+        hiddens, kwargs_list = capture_block_inputs(offload.model, offload.modules, windows[:1])
+        with torch.inference_mode():
+            out = offload.fetch(0)(hiddens[0], **kwargs_list[0])
+        offload.returns_tuple = isinstance(out, (tuple, list))
+    return offload.returns_tuple
 
 
 def through_blocks(offload: BlockOffload, windows: Any, label: str) -> tuple[list[Any], list[dict], bool]:

@@ -30,6 +30,7 @@ class BlockOffload:
         self.model, self.device = model, torch.device(device)
         self.prefix, self.modules = find_blocks(model)
         self.current: int | None = None
+        self.returns_tuple: bool | None = None  # blocks' output type, probed on first use (blockwise.py)
         self.resident_bytes = self.peak_bytes = 0  # parameter and buffer bytes on the device (no activations)
         kinds = set(getattr(model.config, "layer_types", None) or ())
         if len(kinds) > 1:
