@@ -17,7 +17,7 @@ from evaluators.progress import track
 from .blockwise import replaying, returns_tuple
 from .blocks import capture_block_inputs
 from .layers import PrunableLayer, layers_by_block, prunable_layers
-from .offload import _MARK, BlockOffload
+from .offload import OFFLOAD_ATTRIBUTE, BlockOffload
 
 
 def _first(out: Any) -> Any:
@@ -48,7 +48,7 @@ def gradient_operand(offload: BlockOffload, windows: Any, dtype: str = "float32"
     acc: dict[str, Any] = {}
     with replaying(offload, returns_tuple(offload, windows)):
         shell = copy.deepcopy(offload.model).to(work_dtype)
-    vars(shell).pop(_MARK, None)
+    vars(shell).pop(OFFLOAD_ATTRIBUTE, None)
     shell_blocks = shell.get_submodule(offload.prefix)
     hiddens, kwargs_list = capture_block_inputs(shell, shell_blocks, windows)
     inputs = [[h.cpu() for h in hiddens]]

@@ -17,7 +17,7 @@ from typing import Any
 
 from .layers import find_blocks
 
-_MARK = "_metricforge_block_offload"
+OFFLOAD_ATTRIBUTE = "_metricforge_block_offload"
 
 
 class BlockOffload:
@@ -107,13 +107,13 @@ class DeviceOperands(Mapping):
 def attach_offload(model: Any, device: Any) -> BlockOffload:
     """Put a (CPU-loaded) model in block-offload mode on ``device``."""
     offload = BlockOffload(model, device)
-    setattr(model, _MARK, offload)
+    setattr(model, OFFLOAD_ATTRIBUTE, offload)
     return offload
 
 
 def offload_of(model: Any) -> BlockOffload | None:
     """The model's BlockOffload, or None when it runs whole on one device."""
-    return getattr(model, _MARK, None)
+    return getattr(model, OFFLOAD_ATTRIBUTE, None)
 
 
 def compute_blocks(model: Any) -> Any:
