@@ -137,18 +137,25 @@ class LLMPruneTask(PreparedTask):
         from .sparsegpt import sparsegpt_prune
 
         cfg, st = self.config, self.state
-        gran = cfg.structure.granularity
-        if gran.kind not in ("element", "nm"):
-            raise ValueError(f"SparseGPT prunes single weights or N:M, not group {cfg.group!r}")
-        if cfg.structure.is_global:
-            raise ValueError("SparseGPT chooses its mask per 128-column block, not globally")
+        gran = self._check_sparsegpt_group()
         group = str(gran) if gran.kind == "nm" else "layer"
         variant = variant or ("row" if cfg.structure.scope == "row" else "block")
         hiddens, kwargs_list = st.inputs()
         return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, cfg.sparsity, group, variant)
 
+    def _check_sparsegpt_group(self) -> Any:
+        """The granularity, when SparseGPT can prune this task's group (ValueError otherwise)."""
+        cfg = self.config
+        gran = cfg.structure.granularity
+        if gran.kind not in ("element", "nm"):
+            raise ValueError(f"SparseGPT prunes single weights or N:M, not group {cfg.group!r}")
+        if cfg.structure.is_global:
+            raise ValueError("SparseGPT chooses its mask per 128-column block, not globally")
+        return gran
+
     def sparsegpt_perplexity(self, variant: str | None = None) -> Fitness:
         """Perplexity after SparseGPT (see apply_sparsegpt) at this task's sparsity and group; weights restored."""
+        self._check_sparsegpt_group()  # a group SparseGPT cannot prune is a usage error, not a failed score
         return self.score_pruning(lambda: self.apply_sparsegpt(variant), metric=f"sparsegpt (OBS update, {variant or 'auto'})")
 
     def score_pruning(self, apply: Any, **details: Any) -> Fitness:
