@@ -66,10 +66,18 @@ def _execute(search: Any) -> None:
     watched = [logging.getLogger(n) for n in ("gp_engine", "evaluators", "metricforge")]
     for lg in watched:
         lg.addHandler(handler)
+    from metricforge.report import report_hook
+
+    write_report = report_hook(search)  # report.html after every generation
+
+    def after_generation(stats: dict[str, Any], bar: Any) -> None:
+        write_report(stats)
+        bar.advance()
+
     try:
         with stage("search generations", search.config.generations + 1) as bar:
             bar.advance(max(search.generation + 1, 0))
-            result = search.run(on_generation=lambda stats: bar.advance())
+            result = search.run(on_generation=lambda stats: after_generation(stats, bar))
     finally:
         for lg in watched:
             lg.removeHandler(handler)
