@@ -29,26 +29,53 @@ def _task(name: str, sparsity: Optional[float], group: Optional[str], options: O
     return build_task(TaskSpec(name, check_task_options(name, settings)))
 
 
+METHODS = ("metric", "sparsegpt", "owl", "dsnot")
+
+
+def _prune_in_place(task, method: str, chosen, variant: Optional[str]) -> tuple[int, int]:
+    """Prune the prepared task's model in place with a method; (pruned, total)."""
+    if method == "sparsegpt":
+        return task.apply_sparsegpt(variant)
+    if method == "metric":
+        return task.apply(chosen)
+    from evaluators.llm.recipe.recipe import Recipe, apply_recipe
+
+    return apply_recipe(task, chosen, Recipe(allocation="owl") if method == "owl" else Recipe(post="dsnot"))
+
+
 def prune_command(
-    metric: str = typer.Argument(..., help="Built-in name, formula, or registry name/hash."),
+    metric: str = typer.Argument("wanda", help="Built-in name, formula, or registry name/hash (the score of "
+                                               "metric, owl and dsnot; sparsegpt uses its own)."),
     output: Path = out_option(..., "Folder for the pruned model (Hugging Face format)."),
     sparsity: float = typer.Option(0.5, help="Fraction of weights to prune."),
     group: str = typer.Option("row", help="Comparison group: row, layer, global, 2:4, 4:8."),
+    method: str = typer.Option("metric", "--method", help="metric (masks only), sparsegpt (masks and OBS weight "
+                                                          "update), owl (OWL layer sparsities), dsnot (DSnoT swaps)."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="SparseGPT mask: block (one threshold per "
+                                          "128 columns) or row (per row inside each block) [default: row for "
+                                          "group row, else block]."),
     evaluate: bool = typer.Option(True, help="Also report the pruned model's perplexity."),
     task_options: List[str] = TaskOptions, registry: Optional[str] = RegistryOption,
 ) -> None:
-    """Prune the LLM with a metric at a sparsity and save the pruned model."""
+    """Prune the LLM with a metric or method at a sparsity and save the pruned model."""
     from evaluators.progress import stage
 
+    if method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if variant is not None and method != "sparsegpt":
+        raise ValueError("--variant applies to --method sparsegpt only")
     chosen = resolve_metric(metric, registry)
     task = _task("llm-prune", sparsity, group, task_options)
     log.info("pruning %s with %s: operands %s", task.config.model, chosen.canonical,
              ", ".join(chosen.operands) or "none")
     task.prepare()
-    with stage(f"pruning with {chosen.canonical} (computes the operands it reads on first use)"):
-        pruned, total = task.apply(chosen)
-    info = {"metric": chosen.canonical, "hash": chosen.hash, "settings": task.settings(),
-            "achieved_sparsity": pruned / max(total, 1)}
+    with stage(f"pruning with {method if method == 'sparsegpt' else chosen.canonical}"):
+        pruned, total = _prune_in_place(task, method, chosen, variant)
+    info = {"method": method, "settings": task.settings(), "achieved_sparsity": pruned / max(total, 1)}
+    if method == "sparsegpt":
+        info["variant"] = variant or ("row" if task.config.structure.scope == "row" else "block")
+    else:
+        info.update({"metric": chosen.canonical, "hash": chosen.hash})
     if evaluate:
         info["perplexity"] = task.perplexity()
     output.mkdir(parents=True, exist_ok=True)
