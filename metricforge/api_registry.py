@@ -57,11 +57,18 @@ class Registry:
             columns=list(EVALUATION_COLUMNS))
 
     def leaderboard(self, task: str | None = None, *, key: str | None = None,
-                    settings: Mapping[str, Any] | None = None, direction: str = "min", limit: int | None = 10,
+                    settings: Mapping[str, Any] | None = None, direction: str | None = None, limit: int | None = 10,
                     **filters: Any) -> pd.DataFrame:
         """Each metric's best score under one settings key (given, from settings, or the one the
-        filters match: model, dataset, sparsity, granularity, budget), best first."""
+        filters match: model, dataset, sparsity, granularity, budget), best first in the task's
+        declared direction (max for accuracy and AUC, min for perplexity) unless ``direction`` says."""
         import pandas as pd
+
+        from metricforge.leaderboard import task_direction
+
+        named = task or (settings or {}).get("task")
+        if direction is None and named:
+            direction = task_direction(str(named))
 
         board = self.store.best(task, key=key, settings=settings, direction=direction, limit=limit, **filters)
         return pd.DataFrame([{"rank": b.rank, "metric": b.name or b.canonical, "formula": b.canonical,

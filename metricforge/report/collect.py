@@ -34,7 +34,12 @@ class RunReport:
 
     @property
     def direction(self) -> str:
-        return str(self.progress.get("direction", "min"))
+        """The direction the run recorded, else the one its task declares."""
+        if "direction" in self.progress:
+            return str(self.progress["direction"])
+        from metricforge.leaderboard import task_direction
+
+        return task_direction(str((self.config.get("task") or {}).get("name", "")))
 
     @property
     def settings_key(self) -> str:
