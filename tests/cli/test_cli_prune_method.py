@@ -23,7 +23,7 @@ def test_prune_with_sparsegpt_saves_a_2_4_model_with_updated_weights(cli, tmp_pa
     assert done.code == 0, done.err
     info = json.loads((out / "metricforge.json").read_text())
     assert info["method"] == "sparsegpt" and info["variant"] == "block"
-    assert abs(info["achieved_sparsity"] - 0.5) < 1e-9
+    assert abs(info["achieved_sparsity"] - 0.5) < 1e-6  # counts zeros: a few dense weights are 0 already
     weights = load_file(str(out / "model.safetensors"))
     up = weights["model.layers.0.mlp.up_proj.weight"].float()
     assert bool(((up != 0).view(up.shape[0], -1, 4).sum(2) == 2).all())
