@@ -4,6 +4,10 @@ record every evaluation and lineage edge in the registry.
 
 A generation interrupted half-way re-uses what it recorded: on the rerun those metrics are found
 in the registry under this run id and count as this run's evaluations, not as new ones.
+
+A score is reused only for the metric it was computed from (same ``hash``), from the run cache and
+from the registry alike: members of one ranking class can prune differently in float32
+(``gp_engine.candidates``), so no member's score ever stands for another.
 """
 from __future__ import annotations
 
@@ -38,18 +42,20 @@ class Scorer:
         m = c.metric
         return CacheEntry(c.key, m.hash if m else c.key, m.canonical if m else c.text,
                           m.complexity if m else 0, fit.value if fit.ok else worst(self.direction), fit.ok,
-                          fit.reason, fit.wall_s, source, generation, budget)
+                          fit.reason, fit.wall_s, source, generation, budget, m.rank_hash if m else None)
 
     def find(self, c: Candidate, budget: Budget) -> tuple[Result, bool] | None:
-        """(result, recorded by this run) if this metric class was scored under a budget's settings."""
-        row = self.registry.find_evaluation(c.key, budget.key, by_rank_hash=self.dedup == "rank")
+        """(result, recorded by this run) if this very metric was scored under a budget's settings."""
+        if c.metric is None:
+            return None
+        row = self.registry.find_evaluation(c.metric.hash, budget.key)
         if row is None:
             return None
         value = row.score if row.ok and row.score is not None else worst(self.direction)
         return Result(value, bool(row.ok), row.reason, row.wall_s), row.run_id == self.run_id
 
     def _lookup(self, c: Candidate, generation: int, counts: Counts) -> bool:
-        """Take the fitness from the registry if this metric class was scored at the full budget."""
+        """Take the fitness from the registry if this metric was scored at the full budget."""
         found = self.find(c, self.budget)
         if found is None:
             return False
@@ -104,7 +110,8 @@ class Scorer:
         todo: list[Candidate] = []
         seen: set[str] = set()
         for c in candidates:
-            if c.key in self.cache or c.key in seen:
+            own = c.metric.hash if c.metric is not None else c.key
+            if self.cache.get_for(c.key, own) is not None or c.key in seen:
                 counts.skipped_cache += 1
                 continue
             seen.add(c.key)
