@@ -54,12 +54,16 @@ class Scorer:
         value = row.score if row.ok and row.score is not None else worst(self.direction)
         return Result(value, bool(row.ok), row.reason, row.wall_s), row.run_id == self.run_id
 
-    def _lookup(self, c: Candidate, generation: int, counts: Counts) -> bool:
-        """Take the fitness from the registry if this metric was scored at the full budget."""
+    def _lookup(self, c: Candidate, generation: int, counts: Counts, defer_mine: bool = False) -> bool:
+        """Take the fitness from the registry if this metric was scored at the full budget.
+        ``defer_mine``: leave a score this run recorded before a restart for after successive
+        halving, which must rank the same candidates as the uninterrupted run did."""
         found = self.find(c, self.budget)
         if found is None:
             return False
         fit, mine = found
+        if mine and defer_mine:
+            return False
         source = ("constant" if c.metric is not None and not c.metric.operands else "evaluated") if mine else "registry"
         self.cache.add(self.entry(c, fit, source, generation))
         if mine:  # recorded by this run before a restart: spent, so counted
@@ -118,7 +122,7 @@ class Scorer:
             if c.metric is None:
                 self.cache.add(self.entry(c, Result(0.0, False, c.error, 0.0), "invalid", generation))
                 counts.invalid += 1
-            elif not self._lookup(c, generation, counts):
+            elif not self._lookup(c, generation, counts, defer_mine=bool(self.reduced and c.metric.operands)):
                 if not c.metric.operands:
                     constant = Result(0.0, False, "constant: the metric uses no operand", 0.0)
                     self.record(c, constant, self.budget, counts)
@@ -127,6 +131,8 @@ class Scorer:
                     todo.append(c)
         for budget in self.reduced:  # cheaper budgets first: only the best go on
             todo = successive_halving(self, todo, budget, generation, counts)
+        if self.reduced:  # survivors this run scored at the full budget before a restart
+            todo = [c for c in todo if not self._lookup(c, generation, counts)]
         self.evaluate(todo, self.budget, generation, counts,
                       lambda i, fit: self.cache.add(self.entry(todo[i], fit, "evaluated", generation)))
         self._lineage(candidates, generation)

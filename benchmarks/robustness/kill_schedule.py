@@ -60,6 +60,14 @@ def evaluations(db: Path) -> int:
         return 0
 
 
+def temp_files(run_dir: Path) -> set[str]:
+    """Names of checkpoint temp files in a run folder (present only while a checkpoint is written)."""
+    try:
+        return {p.name for p in run_dir.iterdir() if p.name.startswith(".checkpoint.json.")}
+    except OSError:
+        return set()
+
+
 def wait_moment(proc: subprocess.Popen, kind: str, rng: random.Random, db: Path, run_dir: Path) -> str:
     """Block until the scheduled moment of one kill; what it landed on ("" if the run ended first)."""
     start = time.monotonic()
@@ -71,11 +79,12 @@ def wait_moment(proc: subprocess.Popen, kind: str, rng: random.Random, db: Path,
     base, extra = evaluations(db), rng.randint(1, 6)
     ckpt = run_dir / "checkpoint.json"
     mtime = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
+    stale = temp_files(run_dir)  # left by earlier kills mid-write
     while proc.poll() is None:
         if kind == "registry" and evaluations(db) >= base + extra:
             return f"registry +{extra} rows"
         if kind == "checkpoint":
-            if run_dir.exists() and any(p.name.startswith(".checkpoint.json.") for p in run_dir.iterdir()):
+            if temp_files(run_dir) - stale and evaluations(db) > base:
                 return "checkpoint temp file present"
             if ckpt.exists() and ckpt.stat().st_mtime_ns != mtime and evaluations(db) > base:
                 return "checkpoint just replaced"

@@ -77,3 +77,12 @@ def test_an_older_checkpoint_entry_of_another_member_is_not_reused():
     cache.add(mine)
     assert cache.get_for(magnitude.hash, magnitude.hash) == mine
     assert cache.has_class(magnitude.rank_hash)
+
+
+@pytest.mark.parametrize("formula,group", [("rowsum(abs(W))", "row"), ("abs(W)", "2:4")])
+def test_tied_scores_fail_the_candidate_with_the_share_ties_decide(formula, group):
+    fit = MLPPruneTask(group=group, sparsity=0.5).score(Metric.parse(formula))
+    if formula == "abs(W)":
+        assert fit.ok  # a real ranking: few ties
+        return
+    assert not fit.ok and "ties decide 100% of the mask (limit 50%)" in fit.reason
