@@ -5,6 +5,9 @@ record every evaluation and lineage edge in the registry.
 A generation interrupted half-way re-uses what it recorded: on the rerun those metrics are found
 in the registry under this run id and count as this run's evaluations, not as new ones.
 
+Before scoring, a search claims its metrics in the registry (``registry.claims``); a metric another
+live search has claimed is not scored again but taken from the registry once that search records it.
+
 A score is reused only for the metric it was computed from (same ``hash``), from the run cache and
 from the registry alike: members of one ranking class can prune differently in float32
 (``gp_engine.candidates``), so no member's score ever stands for another.
@@ -23,6 +26,7 @@ from gp_engine.fidelity import successive_halving
 
 log = logging.getLogger(__name__)
 NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
+CLAIM_POLL_S = 1.0  # how often a search looks for evaluations another search has claimed
 
 
 class Scorer:
@@ -104,8 +108,37 @@ class Scorer:
             log.info("gen %d eval %d/%d [%s] %s %s (%.3g s)", generation, finished[0], len(todo), budget.name,
                      value, todo[i].metric.canonical, fit.wall_s or 0.0)
 
-        if todo:
-            budget.eval_map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]
+        def run_map(indices: list[int]) -> None:
+            if indices:
+                budget.eval_map.evaluate([todo[i].metric for i in indices],  # type: ignore[misc]
+                                         on_result=lambda j, fit: on_result(indices[j], fit))
+
+        def take(i: int) -> bool:
+            """Use an evaluation another search recorded meanwhile, if there is one."""
+            row = self.registry.find_evaluation(todo[i].metric.hash, budget.key)
+            if row is None:
+                return False
+            counts.skipped_registry += 1
+            done(i, Result(row.score if row.ok and row.score is not None else worst(self.direction),
+                           bool(row.ok), row.reason, row.wall_s))
+            return True
+
+        def claim_and_run(indices: Sequence[int]) -> list[int]:
+            """Claim, then score what no other search scored or is scoring; the indices left waiting."""
+            held = self.registry.claim([todo[i].metric.hash for i in indices], budget.key, self.run_id)
+            run = []
+            for i in (i for i in indices if todo[i].metric.hash in held):
+                if take(i):
+                    self.registry.release(todo[i].metric.hash, budget.key, self.run_id)
+                else:
+                    run.append(i)
+            run_map(run)
+            return [i for i in indices if todo[i].metric.hash not in held]
+
+        waiting = claim_and_run(range(len(todo))) if todo else []
+        while waiting:  # another live search is scoring these: take its evaluations when recorded
+            time.sleep(CLAIM_POLL_S)
+            waiting = claim_and_run([i for i in waiting if not take(i)])  # claims given up or gone stale
         counts.eval_s += time.perf_counter() - start
 
     def score(self, candidates: Sequence[Candidate], generation: int) -> Counts:

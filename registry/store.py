@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from registry import dump, dump_check, migrate, queries, writes
+from registry import claims, dump, dump_check, migrate, queries, writes
 from registry import verify as verify_rows
 from registry.engine import WRITE_OPTION, safe_url
 from registry.errors import RegistryError, database_errors
 from registry.keys import settings_key
-from registry.models import Evaluation, Lineage
+from registry.models import Evaluation, Lineage, Metric
 from registry.records import (
     EvaluationRow,
     LeaderboardEntry,
@@ -118,6 +118,8 @@ class Registry:
             metric_id = writes.metric_id(s, metric)
             row = writes.insert_evaluation(s, metric_id, settings, score, ok, reason, wall_s,
                                            device, run_id, versions)
+            if run_id is not None:  # the run's claim on this metric ends with its evaluation
+                claims.release(s, s.get(Metric, metric_id).hash, row.settings_key, run_id)
             return queries.evaluations(s, Evaluation.id == row.id)[0]
 
         return self._write(write)
@@ -131,6 +133,16 @@ class Registry:
                         by_rank_hash: bool = False) -> EvaluationRow | None:
         """The latest evaluation of a metric (or its rank_hash class) under a settings key."""
         return self._read(lambda s: queries.find_evaluation(s, metric_hash, settings_key, by_rank_hash))
+
+    def claim(self, metric_hashes: Iterable[str], settings_key: str, run_id: str) -> set[str]:
+        """Claim metrics a run is about to score under a settings key; those it now holds. The others
+        are being scored by another live search: wait for their evaluations (``find_evaluation``)."""
+        hashes = list(metric_hashes)
+        return self._write(lambda s: claims.claim(s, hashes, settings_key, run_id)) if hashes else set()
+
+    def release(self, metric_hash: str, settings_key: str, run_id: str) -> None:
+        """Drop a run's claim without recording an evaluation."""
+        self._write(lambda s: claims.release(s, metric_hash, settings_key, run_id))
 
     def scored_hashes(self, settings_key: str) -> set[str]:
         """Hashes of metrics evaluated (successfully or not) under a settings key."""
