@@ -11,8 +11,10 @@ import json
 import re
 from typing import Any
 
+from primitives.grammar import MAX_DEPTH
+
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a registry export of ~100k evaluations fits
-MAX_JSON_DEPTH = 80  # the grammar's MAX_DEPTH (64) plus the envelope of a registry export
+MAX_JSON_DEPTH = 2 * MAX_DEPTH + 4  # a tree level is two JSON levels ({"op", "args": [...]}), plus the envelope
 MAX_INT = 2**63 - 1  # what every SQL backend stores in a BIGINT
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 

@@ -10,7 +10,7 @@ listing. The limits:
 | run id, run name, host | 64 / 255 / 255 characters |
 | evaluation reason | 2,000 characters (longer reasons are cut, marked with "...") |
 | settings, versions, run config (JSON) | 64 KiB each |
-| an import file | 16 MiB, nesting 80 levels (``primitives.safe_json``) |
+| an import file | 16 MiB, nesting 132 JSON levels: a tree 64 levels deep (``primitives.safe_json``) |
 """
 from __future__ import annotations
 

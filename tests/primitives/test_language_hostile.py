@@ -38,3 +38,11 @@ def test_untrusted_json_is_refused_with_one_line(text, reason):
 
 def test_strings_with_brackets_do_not_count_as_nesting():
     assert loads('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\""}')
+
+
+def test_the_json_of_the_deepest_formula_reads_back_and_one_level_more_is_refused():
+    deepest = Metric.parse("abs(" * 63 + "W" + ")" * 63)
+    assert Metric.from_json(deepest.to_json()).hash == deepest.hash
+    too_deep = '{"tree": ' + '{"op": "abs", "args": [' * 65 + '"W"' + "]}" * 65 + "}"
+    with pytest.raises(MetricSyntaxError, match="nests deeper than 64 levels"):
+        Metric.from_json(too_deep)
