@@ -7,7 +7,8 @@ from metricforge.output import print_json
 
 
 def parse_command(
-    formula: str = typer.Argument(..., help="A formula such as 'mul(abs(W), X)' or a built-in name such as 'wanda'."),
+    formula: str = typer.Argument(..., help="A formula such as 'mul(abs(W), X)' or a built-in name such as 'wanda' "
+                                            "(one that starts with '-' goes after --: parse -- \"-W\")."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Parse a formula and print its canonical form, ranking form, hashes and LaTeX."""

@@ -13,13 +13,13 @@ from typing import Any, Optional
 
 import typer
 
+from metricforge.options import out_option, registry_option
 from metricforge.output import print_json, print_table
 
 registry_app = typer.Typer(help="Query and edit the metric registry (SQLite file or any SQLAlchemy URL).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, rich_markup_mode=None)
 
-RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                              help="Registry URL or SQLite path [default: ./metricforge.db].")
+RegistryOption = registry_option()
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -97,14 +97,17 @@ def show(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula
 @registry_app.command("best")
 def best(task: Optional[str] = typer.Option(None, help="Task name, e.g. llm-prune."),
          sparsity: Optional[float] = typer.Option(None), granularity: Optional[str] = typer.Option(None),
-         model: Optional[str] = typer.Option(None), direction: str = typer.Option("min", help="min or max."),
+         model: Optional[str] = typer.Option(None),
+         direction: Optional[str] = typer.Option(None, help="min or max [default: the task's own: max for "
+                                                            "accuracy and AUC, min for perplexity]."),
          limit: int = typer.Option(10), registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
-    """Leaderboard for one task setting (evaluations with different budgets are never mixed)."""
-    if direction not in ("min", "max"):
-        raise ValueError(f"direction must be 'min' or 'max', not {direction!r}")
+    """Leaderboard for one task setting, best first in the task's direction (budgets are never mixed)."""
+    from metricforge.leaderboard import leaderboard_direction
+
     filters = {k: v for k, v in {"sparsity": sparsity, "granularity": granularity, "model": model}.items() if v is not None}
     with _open(registry) as reg:
-        rows = reg.best(task, direction=direction, limit=limit, **filters)
+        direction = leaderboard_direction(reg, task, direction, filters)
+        rows = reg.best(task, direction=direction, limit=limit, **filters) if direction else []
     if as_json:
         return print_json(rows)
     print_table(f"best for {task or 'any task'}", ["rank", "hash", "name", "canonical", "score"],
@@ -116,7 +119,7 @@ def export_(ref: Optional[str] = typer.Argument(None, help="Name, hash, hash pre
             fmt: str = typer.Option("text", "--format", "-f", help="text, latex, sympy, python or json."),
             everything: bool = typer.Option(False, "--all", help="The whole registry (metrics, runs, evaluations, "
                                             "lineage) as one JSON that registry import reads back."),
-            output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+            output: Optional[Path] = out_option(None, "Write to this file instead of stdout."),
             registry: Optional[str] = RegistryOption) -> None:
     """Export a stored metric as text, LaTeX, sympy, Python/torch source or a JSON tree, or the whole registry."""
     if everything == (ref is not None):

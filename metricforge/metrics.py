@@ -1,15 +1,17 @@
 """Resolve what a user typed into a Metric: a built-in name, a formula, or a registry entry."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from primitives.metric import Metric
+if TYPE_CHECKING:
+    from primitives.metric import Metric
 
 
 def resolve_metric(ref: str, registry_url: Optional[str] = None) -> Metric:
     """Built-in name, then formula text, then registry name/hash/prefix (when a registry is usable)."""
     from primitives.builtins import BUILTINS, builtin
     from primitives.grammar import MetricSyntaxError
+    from primitives.metric import Metric
 
     if ref in BUILTINS:
         return builtin(ref)
