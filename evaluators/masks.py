@@ -14,6 +14,14 @@ mapping order for ``global``) is pruned first, so a mask is exact and reproducib
 many scores are equal (dequantised weights). NaN scores raise ``ValueError``; ``inf`` is ordered
 like any other value.
 
+Degenerate scores fail instead of letting position decide: when the scores are tied so widely
+that more than ``TIE_LIMIT`` (half) of a mask's entries are kept or pruned by position (they
+sit in a run of equal scores that the threshold splits) (constant scores, ``rowsum(abs(W))`` within a row), masking raises
+``TiedScoresError`` ("ties decide N% of the mask"). Every task's masking goes through
+``_prune_lowest_rows`` / ``_prune_lowest_flat`` (also for granularity groups), so a search gives
+such a candidate a failed fitness with that reason. ``with allow_ties():`` makes masks whatever
+the ties (a deliberately tied score, tests of the tie order).
+
 Implementation: a selection (numpy's introselect on the CPU, ``kthvalue`` elsewhere; several
 times faster than ``kthvalue`` on the CPU) finds each group's threshold, everything strictly
 below it is pruned, then the first few entries equal to it; this is the same mask as a stable
@@ -22,16 +30,46 @@ sort by (score, index), without sorting. When no threshold is tied, the mask is 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["Group", "check_sparsity", "global_keep_masks", "keep_mask", "parse_group"]
+__all__ = ["TIE_LIMIT", "Group", "TiedScoresError", "allow_ties", "check_sparsity", "global_keep_masks",
+           "keep_mask", "parse_group"]
+
+TIE_LIMIT = 0.5  # most of a mask chosen by position: the scores do not rank the weights
+_tie_limit: contextvars.ContextVar[float | None] = contextvars.ContextVar("tie_limit", default=TIE_LIMIT)
+
+
+@contextlib.contextmanager
+def allow_ties() -> Iterator[None]:
+    """Inside the block, masks are made however widely the scores tie (position decides)."""
+    token = _tie_limit.set(None)
+    try:
+        yield
+    finally:
+        _tie_limit.reset(token)
+
+
+class TiedScoresError(ValueError):
+    """Scores so widely tied that position, not the metric, decides most of the mask."""
+
+
+def check_ties(by_position: int, total: int) -> None:
+    """Raise TiedScoresError when more than TIE_LIMIT of a mask's entries were decided by position."""
+    tie_limit = _tie_limit.get()
+    if tie_limit is None or total <= 0 or by_position <= tie_limit * total:
+        return
+    raise TiedScoresError(f"ties decide {100.0 * by_position / total:.0f}% of the mask "
+                          f"(limit {100.0 * tie_limit:.0f}%): the scores are constant or nearly all equal "
+                          "inside the comparison groups")
 
 _KINDS = ("row", "layer", "global")
 _NM = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
@@ -128,6 +166,8 @@ def _prune_lowest_rows(rows: Tensor, k: int) -> Tensor:
     below = rows < threshold
     tied = at_most & ~below
     need = k - below.sum(dim=1, keepdim=True)  # in [1, tied count] by the definition of the k-th value
+    split = tied.sum(dim=1, keepdim=True) > need  # rows where position chooses among equal scores
+    check_ties(int((tied & split).sum()), rows.numel())
     prune = below | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= need))
     return ~prune
 
@@ -141,14 +181,17 @@ def _prune_lowest_flat(flat: Tensor, k: int) -> Tensor:
     threshold = _kth_smallest(flat.view(1, -1), k).view(())
     below = flat < threshold
     need = k - int(below.sum())
-    tied_index = torch.nonzero(flat == threshold).squeeze(1)[:need]  # ascending flat index
+    tied_index = torch.nonzero(flat == threshold).squeeze(1)  # ascending flat index
+    check_ties(tied_index.numel() if tied_index.numel() > need else 0, flat.numel())
+    tied_index = tied_index[:need]
     keep &= ~below
     keep[tied_index] = False
     return keep
 
 
 def keep_mask(scores: Tensor, sparsity: float, group: str | Group) -> Tensor:
-    """Keep-mask (bool, shape of scores) pruning the lowest scores of a 2-D (out x in) tensor per group."""
+    """Keep-mask (bool, shape of scores) pruning the lowest scores of a 2-D (out x in) tensor per group;
+    TiedScoresError when ties decide more than TIE_LIMIT of it."""
     parsed = parse_group(group)
     value = check_sparsity(sparsity, parsed)
     scores = _check_scores(scores)

@@ -1,4 +1,8 @@
-"""The per-run fitness cache: one entry per dedup key (hash or rank_hash), JSON round-trip."""
+"""The per-run fitness cache: one entry per metric hash (``key``), the ranking classes seen, JSON round-trip.
+
+Checkpoints written before scores were keyed by hash may key an entry by a ranking hash while it
+holds another member's score; such an entry is never reused for a different metric
+(``FitnessCache.get_for``)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -24,6 +28,7 @@ class CacheEntry:
     source: str  # "evaluated" by this run, "registry" (scored before), "constant", "invalid"
     generation: int
     budget: str | None = None  # None: the full budget; else the reduced budget it stopped at
+    rank_hash: str | None = None  # the metric's ranking class (None: invalid, or an older checkpoint)
 
     @property
     def full(self) -> bool:
@@ -35,6 +40,8 @@ class CacheEntry:
         data = asdict(self)
         data["value"] = encode_float(self.value)
         data["wall_s"] = encode_float(self.wall_s)
+        if self.rank_hash is None:
+            del data["rank_hash"]
         return data
 
     @classmethod
@@ -47,7 +54,8 @@ class CacheEntry:
                         ok=bool(data["ok"]), reason=None if data["reason"] is None else str(data["reason"]),
                         wall_s=decode_float(data["wall_s"]), source=str(data["source"]),
                         generation=int(data["generation"]),
-                        budget=None if data.get("budget") is None else str(data["budget"]))
+                        budget=None if data.get("budget") is None else str(data["budget"]),
+                        rank_hash=None if data.get("rank_hash") is None else str(data["rank_hash"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"bad cache entry in checkpoint: {exc}") from None
         if entry.source not in SOURCES:
@@ -60,6 +68,7 @@ class FitnessCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, CacheEntry] = {}
+        self._classes: set[str] = set()
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -74,8 +83,21 @@ class FitnessCache:
         return iter(self._entries.values())
 
     def add(self, entry: CacheEntry) -> None:
-        """Insert (first writer wins: an entry never changes once known)."""
-        self._entries.setdefault(entry.key, entry)
+        """Insert (first writer wins: a metric's entry never changes once known; an older checkpoint's
+        entry under this key that holds another member's score gives way)."""
+        known = self._entries.get(entry.key)
+        if known is None or known.hash != entry.hash:
+            self._entries[entry.key] = entry
+        self._classes.update(k for k in (entry.hash, entry.rank_hash) if k)
+
+    def get_for(self, key: str, metric_hash: str) -> CacheEntry | None:
+        """The entry under ``key`` if it was scored from the metric ``metric_hash`` itself, else None."""
+        entry = self._entries.get(key)
+        return entry if entry is not None and entry.hash == metric_hash else None
+
+    def has_class(self, class_key: str) -> bool:
+        """True when a metric of this ranking class (or hash) has been scored by the run."""
+        return class_key in self._classes
 
     def full(self) -> list[CacheEntry]:
         """The entries scored at the full budget: the only ones results and rankings use."""

@@ -1,4 +1,13 @@
-"""What a generation scores: candidates (canonical metrics with their origin), their results and tallies."""
+"""What a generation scores: candidates (canonical metrics with their origin), their results and tallies.
+
+A candidate's ``key`` (what the run cache and the registry look up) is its own ``hash``: a score is
+only ever reused for the metric it was computed from. Ranking classes (``rank_hash``) steer the
+search instead: in ``rank`` dedup a child in an already scored class is mutated again
+(``gp_engine.offspring``). A class's representative is its ranking form, the simplest member
+(``hash == rank_hash``); in float32 another member can overflow, underflow, saturate or merge ties
+(``sqr`` seven times on W is ``pow(W, 128)``: W^128 underflows to 0 for most weights), so it may
+prune differently, and it is scored as itself, never standing for the class.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,6 +35,12 @@ class Candidate:
     parents: tuple[Metric, ...] = ()
     operator: str = "init"
     error: str | None = None
+    class_key: str = ""  # the ranking class (rank dedup) or the hash: what offspring steer away from
+
+    @property
+    def representative(self) -> bool:
+        """The simplest member of its ranking class (its ranking form): the one whose score the class may show."""
+        return self.metric is not None and self.metric.hash == self.metric.rank_hash
 
 
 @dataclass
@@ -63,8 +78,8 @@ def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Metric] = (), 
     """Canonicalise a tree into a Candidate; failures become invalid candidates, never errors."""
     try:
         metric = Metric(tree)
-        key = metric.rank_hash if dedup == "rank" else metric.hash
-        return Candidate(text, metric, key, tuple(parents), operator)
+        class_key = metric.rank_hash if dedup == "rank" else metric.hash
+        return Candidate(text, metric, metric.hash, tuple(parents), operator, class_key=class_key)
     except Exception as exc:
         return Candidate(text, None, "invalid:" + text_hash(text), tuple(parents), operator,
                          f"canonicalisation failed: {type(exc).__name__}: {exc}")

@@ -1,8 +1,9 @@
 """A generation's offspring as canonical candidates, steering repeats of scored metrics away."""
 from __future__ import annotations
 
-from typing import Any, Container
+from typing import Any
 
+from gp_engine.cache import FitnessCache
 from gp_engine.candidates import Candidate, candidate
 from gp_engine.pset import MetricPset, to_node
 from gp_engine.variation import Individual, Variation
@@ -15,25 +16,28 @@ def to_candidate(child: Any, population: list[Individual], mp: MetricPset, dedup
     found = (population[i].metric for i in child.parents)
     parents = tuple({m.hash: m for m in found if m is not None}.values())
     if child.ind.key is not None:  # an unchanged copy or elite: same metric
-        return Candidate(to_text(node), child.ind.metric, child.ind.key, parents, child.label)
+        m = child.ind.metric
+        class_key = m.rank_hash if m is not None and dedup == "rank" else child.ind.key
+        return Candidate(to_text(node), m, child.ind.key, parents, child.label, class_key=class_key)
     return candidate(to_text(node), node, dedup, parents, child.label)
 
 
 def offspring(variation: Variation, population: list[Individual], mp: MetricPset, dedup: str,
-              scored: Container[str], retries: int) -> tuple[list[Individual], list[Candidate]]:
+              scored: FitnessCache, retries: int) -> tuple[list[Individual], list[Candidate]]:
     """Individuals and candidates of the next generation. A varied child that repeats a scored
-    metric (or a sibling) is mutated again, up to ``retries`` times: no evaluation is spent on it,
-    and the population keeps exploring instead of collapsing."""
+    metric or ranking class (or a sibling's) is mutated again, up to ``retries`` times: no
+    evaluation is spent on it, and the population keeps exploring instead of collapsing."""
     inds, cands, fresh = [], [], set()
     for child in variation.offspring(population):
         c = to_candidate(child, population, mp, dedup)
         tries = 0
-        while child.ind.key is None and (c.key in scored or c.key in fresh) and tries < retries:
+        while child.ind.key is None and (c.key in scored or scored.has_class(c.class_key) or c.class_key in fresh) \
+                and tries < retries:
             tries += 1
             if variation.mutate(child):
                 c = to_candidate(child, population, mp, dedup)
         if child.ind.key is None:
-            fresh.add(c.key)
+            fresh.add(c.class_key or c.key)
         inds.append(child.ind)
         cands.append(c)
     return inds, cands

@@ -4,6 +4,13 @@ record every evaluation and lineage edge in the registry.
 
 A generation interrupted half-way re-uses what it recorded: on the rerun those metrics are found
 in the registry under this run id and count as this run's evaluations, not as new ones.
+
+Before scoring, a search claims its metrics in the registry (``registry.claims``); a metric another
+live search has claimed is not scored again but taken from the registry once that search records it.
+
+A score is reused only for the metric it was computed from (same ``hash``), from the run cache and
+from the registry alike: members of one ranking class can prune differently in float32
+(``gp_engine.candidates``), so no member's score ever stands for another.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from gp_engine.fidelity import successive_halving
 
 log = logging.getLogger(__name__)
 NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
+CLAIM_POLL_S = 1.0  # how often a search looks for evaluations another search has claimed
 
 
 class Scorer:
@@ -38,22 +46,28 @@ class Scorer:
         m = c.metric
         return CacheEntry(c.key, m.hash if m else c.key, m.canonical if m else c.text,
                           m.complexity if m else 0, fit.value if fit.ok else worst(self.direction), fit.ok,
-                          fit.reason, fit.wall_s, source, generation, budget)
+                          fit.reason, fit.wall_s, source, generation, budget, m.rank_hash if m else None)
 
     def find(self, c: Candidate, budget: Budget) -> tuple[Result, bool] | None:
-        """(result, recorded by this run) if this metric class was scored under a budget's settings."""
-        row = self.registry.find_evaluation(c.key, budget.key, by_rank_hash=self.dedup == "rank")
+        """(result, recorded by this run) if this very metric was scored under a budget's settings."""
+        if c.metric is None:
+            return None
+        row = self.registry.find_evaluation(c.metric.hash, budget.key)
         if row is None:
             return None
         value = row.score if row.ok and row.score is not None else worst(self.direction)
         return Result(value, bool(row.ok), row.reason, row.wall_s), row.run_id == self.run_id
 
-    def _lookup(self, c: Candidate, generation: int, counts: Counts) -> bool:
-        """Take the fitness from the registry if this metric class was scored at the full budget."""
+    def _lookup(self, c: Candidate, generation: int, counts: Counts, defer_mine: bool = False) -> bool:
+        """Take the fitness from the registry if this metric was scored at the full budget.
+        ``defer_mine``: leave a score this run recorded before a restart for after successive
+        halving, which must rank the same candidates as the uninterrupted run did."""
         found = self.find(c, self.budget)
         if found is None:
             return False
         fit, mine = found
+        if mine and defer_mine:
+            return False
         source = ("constant" if c.metric is not None and not c.metric.operands else "evaluated") if mine else "registry"
         self.cache.add(self.entry(c, fit, source, generation))
         if mine:  # recorded by this run before a restart: spent, so counted
@@ -94,8 +108,37 @@ class Scorer:
             log.info("gen %d eval %d/%d [%s] %s %s (%.3g s)", generation, finished[0], len(todo), budget.name,
                      value, todo[i].metric.canonical, fit.wall_s or 0.0)
 
-        if todo:
-            budget.eval_map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]
+        def run_map(indices: list[int]) -> None:
+            if indices:
+                budget.eval_map.evaluate([todo[i].metric for i in indices],  # type: ignore[misc]
+                                         on_result=lambda j, fit: on_result(indices[j], fit))
+
+        def take(i: int) -> bool:
+            """Use an evaluation another search recorded meanwhile, if there is one."""
+            row = self.registry.find_evaluation(todo[i].metric.hash, budget.key)
+            if row is None:
+                return False
+            counts.skipped_registry += 1
+            done(i, Result(row.score if row.ok and row.score is not None else worst(self.direction),
+                           bool(row.ok), row.reason, row.wall_s))
+            return True
+
+        def claim_and_run(indices: Sequence[int]) -> list[int]:
+            """Claim, then score what no other search scored or is scoring; the indices left waiting."""
+            held = self.registry.claim([todo[i].metric.hash for i in indices], budget.key, self.run_id)
+            run = []
+            for i in (i for i in indices if todo[i].metric.hash in held):
+                if take(i):
+                    self.registry.release(todo[i].metric.hash, budget.key, self.run_id)
+                else:
+                    run.append(i)
+            run_map(run)
+            return [i for i in indices if todo[i].metric.hash not in held]
+
+        waiting = claim_and_run(range(len(todo))) if todo else []
+        while waiting:  # another live search is scoring these: take its evaluations when recorded
+            time.sleep(CLAIM_POLL_S)
+            waiting = claim_and_run([i for i in waiting if not take(i)])  # claims given up or gone stale
         counts.eval_s += time.perf_counter() - start
 
     def score(self, candidates: Sequence[Candidate], generation: int) -> Counts:
@@ -104,14 +147,15 @@ class Scorer:
         todo: list[Candidate] = []
         seen: set[str] = set()
         for c in candidates:
-            if c.key in self.cache or c.key in seen:
+            own = c.metric.hash if c.metric is not None else c.key
+            if self.cache.get_for(c.key, own) is not None or c.key in seen:
                 counts.skipped_cache += 1
                 continue
             seen.add(c.key)
             if c.metric is None:
                 self.cache.add(self.entry(c, Result(0.0, False, c.error, 0.0), "invalid", generation))
                 counts.invalid += 1
-            elif not self._lookup(c, generation, counts):
+            elif not self._lookup(c, generation, counts, defer_mine=bool(self.reduced and c.metric.operands)):
                 if not c.metric.operands:
                     constant = Result(0.0, False, "constant: the metric uses no operand", 0.0)
                     self.record(c, constant, self.budget, counts)
@@ -120,6 +164,8 @@ class Scorer:
                     todo.append(c)
         for budget in self.reduced:  # cheaper budgets first: only the best go on
             todo = successive_halving(self, todo, budget, generation, counts)
+        if self.reduced:  # survivors this run scored at the full budget before a restart
+            todo = [c for c in todo if not self._lookup(c, generation, counts)]
         self.evaluate(todo, self.budget, generation, counts,
                       lambda i, fit: self.cache.add(self.entry(todo[i], fit, "evaluated", generation)))
         self._lineage(candidates, generation)

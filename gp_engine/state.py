@@ -85,7 +85,7 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
             raise CheckpointError(f"population entry {text!r} has no cached fitness")
         if not key.startswith("invalid:"):
             ind.metric = Metric(tree)
-            if (ind.metric.rank_hash if dedup == "rank" else ind.metric.hash) != key:
+            if key not in (ind.metric.hash, ind.metric.rank_hash if dedup == "rank" else None):  # rank: older checkpoints
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
         ind.key = key
         ind.fitness.values = selection_values(cache[key], dict(levels), direction)

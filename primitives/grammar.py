@@ -13,6 +13,8 @@ from primitives.tree import Node
 
 MAX_DEPTH = 64
 MAX_LENGTH = 20_000
+FLOAT32_MAX = 3.4028234663852886e38  # a constant must survive the cast to the scores' float32
+FLOAT32_TINY = 1.401298464324817e-45  # the smallest positive float32 (subnormal)
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),]))")
 
@@ -35,6 +37,16 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         tokens.append((kind, match.group(kind), match.start(kind)))
         pos = match.end()
     return tokens
+
+
+def _constant(tok: str, at: int) -> Node:
+    """A numeric constant, refused when float32 would turn it into inf or 0."""
+    value = float(tok)
+    if value > FLOAT32_MAX:
+        raise MetricSyntaxError(f"constant {tok} at position {at} overflows float32 (largest {FLOAT32_MAX:.4g})")
+    if 0 < value < FLOAT32_TINY:
+        raise MetricSyntaxError(f"constant {tok} at position {at} underflows float32 to 0 (smallest {FLOAT32_TINY:.4g})")
+    return Node.const(value)
 
 
 def _check_call(name: str, args: list[Node], at: int) -> Node:
@@ -67,7 +79,7 @@ def parse(text: str, operands: Iterable[str] | None = None) -> Node:
             raise MetricSyntaxError(f"unexpected {tok!r} after the end of the formula (position {at})")
         if expect_arg:
             if kind == "num":
-                node = Node.const(float(tok))
+                node = _constant(tok, at)
             elif kind == "name" and i + 1 < len(tokens) and tokens[i + 1][1] == "(":
                 if tok not in OPERATORS:
                     raise MetricSyntaxError(f"unknown operator {tok!r} at position {at}; known: {', '.join(sorted(OPERATORS))}")

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable
 
+from primitives import safe_json
 from primitives.grammar import MAX_DEPTH, MetricSyntaxError, parse
 from primitives.language import OPERANDS, OPERATORS
 from primitives.simplify import canonical, ranking_form
-from primitives.tree import Node, to_text
+from primitives.tree import Node, format_number, to_text
 
 
 def text_hash(text: str) -> str:
@@ -27,7 +28,8 @@ class Metric:
 
     @classmethod
     def parse(cls, text: str, operands: Iterable[str] | None = None, name: str | None = None) -> "Metric":
-        return cls(parse(text, operands), name)
+        """A metric from formula text; a formula that reads no operand is refused (its scores are constant)."""
+        return cls(require_operand(parse(text, operands)), name)
 
     @property
     def text(self) -> str:
@@ -72,16 +74,25 @@ class Metric:
     def from_json(cls, text: str) -> "Metric":
         """Rebuild from ``to_json`` output; the tree is validated node by node, never evaluated."""
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise MetricSyntaxError(f"not valid JSON: {exc}") from None
+            data = safe_json.loads(text)
+        except safe_json.JSONInputError as exc:
+            raise MetricSyntaxError(str(exc)) from None
         if not isinstance(data, dict) or "tree" not in data:
             raise MetricSyntaxError("JSON metric must be an object with a 'tree' field")
-        metric = cls(tree_from_json(data["tree"]), data.get("name") if isinstance(data.get("name"), str) else None)
+        metric = cls(require_operand(tree_from_json(data["tree"])),
+                     data.get("name") if isinstance(data.get("name"), str) else None)
         expected = data.get("hash")
         if expected is not None and expected != metric.hash:
             raise MetricSyntaxError(f"hash mismatch: file says {expected}, tree gives {metric.hash}")
         return metric
+
+
+def require_operand(tree: Node) -> Node:
+    """The tree, if it reads at least one operand (W, X, ...); a formula of numbers alone is refused."""
+    if not tree.operands():
+        raise MetricSyntaxError(f"formula {to_text(tree)[:80]} uses no operand (such as W or X): "
+                                "its scores would be one constant")
+    return tree
 
 
 def tree_to_json(node: Node) -> Any:
@@ -106,7 +117,7 @@ def tree_from_json(data: Any, depth: int = 0) -> Node:
     if isinstance(data, (int, float)):
         if data != data or data in (float("inf"), float("-inf")) or data < 0:
             raise MetricSyntaxError(f"JSON tree: constant {data!r} must be a finite nonnegative number")
-        return Node.const(float(data))
+        return parse(format_number(float(data)))  # the grammar's float32 range check
     if isinstance(data, str):
         if data not in OPERANDS:
             raise MetricSyntaxError(f"JSON tree: unknown operand {data!r}")

@@ -35,12 +35,14 @@ def resolve_url(url_or_path: str | os.PathLike[str] | None) -> URL:
 
 
 def safe_url(url: URL | str) -> str:
-    """The URL as text with any password hidden."""
+    """The URL as text with any password hidden (a read-only SQLite file as its path, marked so)."""
     if isinstance(url, str):
         try:
             url = make_url(url)
         except ArgumentError:
             return "<unparseable URL>"
+    if is_read_only(url):
+        return f"sqlite:///{(url.database or '').removeprefix('file:')} (read-only storage)"
     return url.render_as_string(hide_password=True)
 
 
@@ -85,8 +87,28 @@ def check_sqlite_file(url: URL) -> None:
             raise RegistryError(f"cannot create the folder of {where}: {exc.strerror}") from None
 
 
+def read_only_url(url: URL) -> URL:
+    """A SQLite registry on storage we cannot write: the same file opened read-only and immutable.
+
+    A WAL database needs its ``-shm`` file to be writable even for reading; ``immutable=1`` reads the
+    main file without it (changes still in an uncheckpointed ``-wal`` file are not seen). Any other
+    URL is returned unchanged."""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return url
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return url
+    return URL.create("sqlite", database=f"file:{path}", query={"mode": "ro", "immutable": "1", "uri": "true"})
+
+
+def is_read_only(url: URL) -> bool:
+    """True for a SQLite URL opened by ``read_only_url``."""
+    return url.get_backend_name() == "sqlite" and url.query.get("mode") == "ro"
+
+
 def _sqlite_events(engine: Engine) -> None:
     """WAL, a 30 s busy timeout, foreign keys, and BEGIN IMMEDIATE for writes."""
+    read_only = is_read_only(engine.url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +117,7 @@ def _sqlite_events(engine: Engine) -> None:
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
         tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables or VERSION_TABLE in tables:  # WAL rewrites the header: only on our files
+        if not read_only and (not tables or VERSION_TABLE in tables):  # WAL rewrites the header: only on our files
             cur.execute("PRAGMA journal_mode = WAL")
         cur.close()
 

@@ -11,7 +11,15 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect
 
-from registry.engine import WRITE_OPTION, check_sqlite_file, make_engine, resolve_url, safe_url
+from registry.engine import (
+    WRITE_OPTION,
+    check_sqlite_file,
+    is_read_only,
+    make_engine,
+    read_only_url,
+    resolve_url,
+    safe_url,
+)
 from registry.errors import RegistryError, database_errors
 from registry.models import VERSION_TABLE
 
@@ -60,6 +68,9 @@ def upgrade(engine: Engine) -> None:
         if current == head:
             return
         _refuse_foreign_sqlite(conn, where)
+    if is_read_only(engine.url):
+        raise RegistryError(f"registry {where} is on read-only storage and at revision {current!r}, "
+                            f"not {head!r}: open it once where it can be written to upgrade it")
     try:
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -75,6 +86,7 @@ def open_engine(url_or_path: str | os.PathLike[str] | None) -> Engine:
     """Resolve, check and connect a registry location, and bring its schema to head."""
     url = resolve_url(url_or_path)
     check_sqlite_file(url)
+    url = read_only_url(url)
     engine = make_engine(url)
     try:
         with database_errors("cannot open registry", safe_url(url)):

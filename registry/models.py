@@ -116,3 +116,16 @@ class Lineage(Base):
     operator: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
     generation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Claim(Base):
+    """A run scoring a metric under a settings key now: concurrent searches wait for its result
+    instead of scoring the same metric at the same moment (``registry.claims``)."""
+
+    __tablename__ = "claims"
+
+    metric_hash: Mapped[str] = mapped_column(String(16), primary_key=True)
+    settings_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(255))  # "host:pid" of the claiming process
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -69,9 +69,11 @@ def _evaluations() -> Select:  # type: ignore[type-arg]
 
 
 def find_evaluation(session: Session, metric_hash: str, key: str, by_rank_hash: bool) -> EvaluationRow | None:
-    """The latest evaluation of a metric (or of its ranking class) under a settings key."""
-    column = M.rank_hash if by_rank_hash else M.hash
-    stmt = _evaluations().where(E.settings_key == key, column == metric_hash).order_by(E.id.desc())
+    """The latest evaluation of a metric under a settings key; ``by_rank_hash``: of its ranking class's
+    representative (the member whose hash is the class's rank_hash), never of another member, whose
+    float32 scores may prune differently."""
+    where = [M.rank_hash == metric_hash, M.hash == M.rank_hash] if by_rank_hash else [M.hash == metric_hash]
+    stmt = _evaluations().where(E.settings_key == key, *where).order_by(E.id.desc())
     found = session.execute(stmt.limit(1)).first()
     return None if found is None else EvaluationRow.of(found[0], found[1])
 

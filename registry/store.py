@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from registry import migrate, queries, writes
+from registry import claims, dump, dump_check, migrate, queries, writes
+from registry import verify as verify_rows
 from registry.engine import WRITE_OPTION, safe_url
-from registry.errors import database_errors
+from registry.errors import RegistryError, database_errors
 from registry.keys import settings_key
-from registry.models import Evaluation, Lineage
+from registry.models import Evaluation, Lineage, Metric
 from registry.records import (
     EvaluationRow,
     LeaderboardEntry,
@@ -70,9 +71,33 @@ class Registry:
             return with_retry(attempt)
 
     # metrics
-    def add_metric(self, metric: Any, name: str | None = None) -> MetricRow:
-        """Store a metric (idempotent on its hash), optionally naming it."""
-        return self._write(lambda s: MetricRow.of(writes.upsert_metric(s, metric, name)))
+    def add_metric(self, metric: Any, name: str | None = None, rename: bool = False) -> MetricRow:
+        """Store a metric (idempotent on its hash), optionally naming it (``rename``: replace its name)."""
+        return self._write(lambda s: MetricRow.of(writes.upsert_metric(s, metric, name, rename)))
+
+    def export_all(self) -> dict[str, Any]:
+        """The whole registry (metrics, runs, evaluations, lineage) as one JSON-ready document."""
+        return self._read(dump.export_all)
+
+    def import_json(self, text: str | bytes, name: str | None = None, rename: bool = False) -> dict[str, Any]:
+        """Import a metric export or a whole-registry export, validated completely before one
+        transaction writes it (nothing is written when any entry is bad); what was imported."""
+        data = dump_check.load(text)
+        if data["format"] == dump_check.REGISTRY_FORMAT:
+            if name is not None:
+                raise dump_check.ImportFileError("--name applies to a single metric, not a registry export")
+            return {"format": data["format"], **self._write(lambda s: dump.import_all(s, data, rename))}
+        try:
+            entry = dump_check.check_metric(data, need_operand=True)
+            metric = dump.metric_of(entry, data.get("tree"))
+        except (ValueError, RegistryError) as exc:
+            raise dump_check.ImportFileError(f"metric: {str(exc).splitlines()[0][:300]}") from None
+        row = self._write(lambda s: MetricRow.of(writes.upsert_metric(s, metric, name or entry["name"], rename)))
+        return {"format": data["format"], "metric": row}
+
+    def verify(self, repair: bool = False) -> verify_rows.VerifyReport:
+        """Check every stored metric against the current rules; ``repair`` fixes derived columns and bad names."""
+        return (self._write if repair else self._read)(lambda s: verify_rows.verify(s, repair))
 
     def get_metric(self, ref: str) -> MetricRow:
         """A metric by name, hash, hash prefix (>= 6 hex digits) or formula text."""
@@ -93,6 +118,8 @@ class Registry:
             metric_id = writes.metric_id(s, metric)
             row = writes.insert_evaluation(s, metric_id, settings, score, ok, reason, wall_s,
                                            device, run_id, versions)
+            if run_id is not None:  # the run's claim on this metric ends with its evaluation
+                claims.release(s, s.get(Metric, metric_id).hash, row.settings_key, run_id)
             return queries.evaluations(s, Evaluation.id == row.id)[0]
 
         return self._write(write)
@@ -106,6 +133,16 @@ class Registry:
                         by_rank_hash: bool = False) -> EvaluationRow | None:
         """The latest evaluation of a metric (or its rank_hash class) under a settings key."""
         return self._read(lambda s: queries.find_evaluation(s, metric_hash, settings_key, by_rank_hash))
+
+    def claim(self, metric_hashes: Iterable[str], settings_key: str, run_id: str) -> set[str]:
+        """Claim metrics a run is about to score under a settings key; those it now holds. The others
+        are being scored by another live search: wait for their evaluations (``find_evaluation``)."""
+        hashes = list(metric_hashes)
+        return self._write(lambda s: claims.claim(s, hashes, settings_key, run_id)) if hashes else set()
+
+    def release(self, metric_hash: str, settings_key: str, run_id: str) -> None:
+        """Drop a run's claim without recording an evaluation."""
+        self._write(lambda s: claims.release(s, metric_hash, settings_key, run_id))
 
     def scored_hashes(self, settings_key: str) -> set[str]:
         """Hashes of metrics evaluated (successfully or not) under a settings key."""

@@ -15,6 +15,15 @@ from sqlalchemy.orm import Session
 from registry import models, queries
 from registry.errors import NotFoundError, RegistryError
 from registry.keys import budget_text, canonical_json, settings_key
+from registry.limits import (
+    MAX_FORMULA,
+    MAX_JSON_FIELD,
+    MAX_LABEL,
+    MAX_RUN_ID,
+    check_length,
+    check_name,
+    cut,
+)
 from registry.models import RUN_STATUSES, utcnow
 
 MetricRef = Any  # a Metric or MetricRow (added if new) or a str reference (must exist)
@@ -36,8 +45,16 @@ def insert_ignore(session: Session, model: type[models.Base], values: dict[str, 
             pass  # another writer inserted it first
 
 
-def upsert_metric(session: Session, metric: Any, name: str | None = None) -> models.Metric:
-    """The row of a metric (anything with hash, canonical, ...), inserted if new."""
+def upsert_metric(session: Session, metric: Any, name: str | None = None, rename: bool = False) -> models.Metric:
+    """The row of a metric (anything with hash, canonical, ...), inserted if new; a metric already
+    named otherwise keeps its name unless ``rename``."""
+    if name is not None:
+        check_name(name)
+        taken = session.scalars(select(models.Metric).where(models.Metric.name == name)).first()
+        if taken is not None and taken.hash != metric.hash:
+            raise RegistryError(f"the name {name!r} is already used by metric {taken.hash}")
+    check_length("formula text", metric.text, MAX_FORMULA)
+    check_length("canonical form", metric.canonical, MAX_FORMULA)
     values = {
         "hash": metric.hash, "canonical": metric.canonical, "text": metric.text,
         "rank_hash": metric.rank_hash, "operands": ",".join(sorted(metric.operands)),
@@ -46,8 +63,9 @@ def upsert_metric(session: Session, metric: Any, name: str | None = None) -> mod
     insert_ignore(session, models.Metric, values, "hash")
     row = session.scalars(select(models.Metric).where(models.Metric.hash == metric.hash)).one()
     if name is not None and row.name != name:
-        if row.name is not None:
-            raise RegistryError(f"metric {row.hash} is already named {row.name!r}, not {name!r}")
+        if row.name is not None and not rename:
+            raise RegistryError(f"metric {row.hash} is already named {row.name!r}, not {name!r} "
+                                "(--rename gives it the new name)")
         row.name = name
         session.flush()
     return row
@@ -73,6 +91,12 @@ def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, A
     """Add one evaluation; the named settings fill their own columns."""
     if score is not None and math.isnan(score):
         score = None
+    settings_text = check_length("settings JSON", canonical_json(dict(settings)), MAX_JSON_FIELD)
+    for column, limit in (("task", 64), ("model", MAX_LABEL), ("dataset", MAX_LABEL)):
+        check_length(f"settings {column}", None if settings.get(column) is None else str(settings[column]), limit)
+    check_length("granularity", _granularity(settings), 32)
+    check_length("budget", budget_text(settings.get("budget")), MAX_LABEL)
+    versions_text = check_length("versions JSON", canonical_json(dict(versions or {})), MAX_JSON_FIELD)
     sparsity = settings.get("sparsity")
     row = models.Evaluation(
         metric_id=metric_id, run_id=run_id, task=settings.get("task"),
@@ -80,8 +104,8 @@ def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, A
         sparsity=None if sparsity is None else float(sparsity),
         granularity=_granularity(settings),
         budget=budget_text(settings.get("budget")), settings_key=settings_key(settings),
-        settings=canonical_json(dict(settings)), score=score, ok=bool(ok), reason=reason,
-        wall_s=wall_s, device=device, versions=canonical_json(dict(versions or {})),
+        settings=settings_text, score=score, ok=bool(ok), reason=cut(reason),
+        wall_s=wall_s, device=cut(device, 64), versions=versions_text,
         created_at=utcnow(),
     )
     session.add(row)
@@ -94,9 +118,12 @@ def start_run(session: Session, run_id: str | None, name: str | None, task: str 
               versions: Mapping[str, Any] | None) -> models.Run:
     """Create a run, or mark an existing one (a resume) running again."""
     run_id = run_id or uuid.uuid4().hex
+    check_length("run id", run_id, MAX_RUN_ID)
+    check_length("run name", name, MAX_LABEL)
+    check_length("run config JSON", canonical_json(dict(config or {})), MAX_JSON_FIELD)
     values = {
         "id": run_id, "name": name, "task": task, "config": canonical_json(dict(config or {})),
-        "seed": seed, "status": "running", "host": host or socket.gethostname(),
+        "seed": seed, "status": "running", "host": cut(host or socket.gethostname(), MAX_LABEL),
         "versions": canonical_json(dict(versions or {})), "started_at": utcnow(),
     }
     insert_ignore(session, models.Run, values, "id")

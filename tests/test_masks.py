@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evaluators.masks import Group, check_sparsity, global_keep_masks, keep_mask, parse_group
+from evaluators.masks import TIE_LIMIT, Group, TiedScoresError, allow_ties, check_sparsity, global_keep_masks, keep_mask, parse_group
 
 
 def _reference(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -82,6 +82,7 @@ def test_n_m_sparsity_must_match() -> None:
         keep_mask(torch.rand(3, 8), 0.7, "2:4")
 
 
+@allow_ties()
 def test_all_equal_scores_exact_and_deterministic() -> None:
     flat = torch.ones(6, 10)
     row = keep_mask(flat, 0.3, "row")
@@ -93,6 +94,29 @@ def test_all_equal_scores_exact_and_deterministic() -> None:
     assert torch.equal(nm, torch.tensor([[False, False, True, True] * 2] * 2))
     assert torch.equal(keep_mask(flat, 0.3, "row"), row)
     assert torch.equal(keep_mask(flat.clone(), 0.5, "layer"), layer)
+
+
+@pytest.mark.parametrize("group", ["row", "layer", "2:4"])
+def test_constant_scores_fail_with_the_share_ties_decide(group: str) -> None:
+    with pytest.raises(TiedScoresError, match=r"ties decide 100% of the mask \(limit 50%\)"):
+        keep_mask(torch.ones(6, 8), 0.5, group)
+    with pytest.raises(TiedScoresError, match="ties decide 100%"):
+        global_keep_masks({"a": torch.ones(2, 5), "b": torch.ones(2, 5)}, 0.5)
+
+
+def test_row_sums_tie_within_rows_but_not_within_the_layer() -> None:
+    rowsum = torch.rand(8, 1).expand(8, 16).contiguous()  # rowsum(abs(W)): one value per row
+    with pytest.raises(TiedScoresError, match="ties decide 100%"):
+        keep_mask(rowsum, 0.5, "row")
+    keep_mask(rowsum, 0.5, "layer")  # whole rows differ: position decides nothing here
+
+
+def test_a_few_ties_under_the_limit_are_broken_by_position() -> None:
+    scores = torch.arange(40, dtype=torch.float32).view(4, 10)
+    scores[:, 4] = scores[:, 3]  # one tie at each row's threshold: 1 of 4 pruned by position
+    keep = keep_mask(scores, 0.4, "row")
+    assert (~keep[:, :4]).all() and keep[:, 4:].all()
+    assert TIE_LIMIT == 0.5
 
 
 def test_global_exact_total_and_one_threshold() -> None:
@@ -114,6 +138,7 @@ def test_global_exact_total_and_one_threshold() -> None:
     assert global_keep_masks({}, 0.5) == {}
 
 
+@allow_ties()
 def test_global_all_equal_prunes_earliest_layers_first() -> None:
     masks = global_keep_masks({"a": torch.ones(2, 5), "b": torch.ones(2, 5)}, 0.5)
     assert (~masks["a"]).all() and masks["b"].all()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from primitives.metric import Metric
+
 from gp_engine.config import SearchConfig
 from gp_engine.loop import Search
 from gp_engine.maps.inprocess import InProcessMap
@@ -38,18 +40,21 @@ def test_scored_hash_costs_nothing(tmp_path, registry_url):
     assert not set(task2.calls) & set(calls)
 
 
-def test_rank_dedup_scores_one_per_ranking_class(tmp_path, registry_url):
+def test_rank_dedup_scores_each_class_member_as_itself(tmp_path, registry_url):
     task = CountingTask()
     cfg = SearchConfig(population=6, generations=0, seed=1, seed_builtins=False,
                        seed_metrics=("mul(abs(W), X)", "sqr(mul(W, X))", "sqrt(mul(abs(W), X))", "abs(W)"))
     with Search(cfg, tmp_path / "r", registry=registry_url, task=task) as s:
         assert s.dedup == "rank"  # row groups lie inside one layer
         s.run()
-    wanda_class = {"mul(X, abs(W))", "mul(sqr(W), sqr(X))", "mul(sqrt(X), sqrt(W))"}
-    assert [c for c in task.calls if c in wanda_class] == ["mul(X, abs(W))"], \
-        "Wanda, its square and its square root share one ranking: scored once"
+    wanda = Metric.parse("mul(abs(W), X)")
+    assert {Metric.parse(t).rank_hash for t in cfg.seed_metrics[:3]} == {wanda.rank_hash}
+    assert len([c for c in task.calls if Metric.parse(c).rank_hash == wanda.rank_hash]) == 3, \
+        "members of one ranking class can prune differently in float32: each is scored as itself"
     assert "abs(W)" in task.calls
     assert len(task.calls) == len(set(task.calls))
+    entries = {e.canonical: e for e in s.cache}
+    assert {e.key for e in entries.values()} == {e.hash for e in entries.values()}
 
 
 def test_bad_candidates_never_stop_the_run(tmp_path, registry_url):
