@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from evaluators.digits.task import MLPPruneTask
+from gp_engine.maps.inprocess import InProcessMap
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -76,3 +77,19 @@ class SlowTask(MLPPruneTask):
     def score(self, metric):
         time.sleep(self.delay_s)
         return super().score(metric)
+
+
+class CrashAfter(InProcessMap):
+    """Dies (raises SystemExit) after ``n`` candidates were scored and recorded."""
+
+    def __init__(self, task, n):
+        super().__init__(task)
+        self.left = n
+
+    def evaluate(self, metrics, on_result=None):
+        def record(i, fit):
+            on_result(i, fit)
+            self.left -= 1
+            if self.left == 0:
+                raise SystemExit("simulated crash")
+        return super().evaluate(metrics, record)

@@ -5,27 +5,11 @@ import pytest
 
 from gp_engine.config import SearchConfig
 from gp_engine.loop import Search
-from gp_engine.maps.inprocess import InProcessMap
-from gp_helpers import CountingTask
+from gp_helpers import CountingTask, CrashAfter
 from gp_snapshot import registry_state, run_state
 
 MF = dict(population=24, generations=3, seed=11, fidelity=(0.25,), eta=3.0)
 
-
-class CrashAfter(InProcessMap):
-    """Dies (raises SystemExit) after ``n`` full-budget candidates were scored and recorded."""
-
-    def __init__(self, task, n):
-        super().__init__(task)
-        self.left = n
-
-    def evaluate(self, metrics, on_result=None):
-        def record(i, fit):
-            on_result(i, fit)
-            self.left -= 1
-            if self.left == 0:
-                raise SystemExit("simulated crash")
-        return super().evaluate(metrics, record)
 
 
 @pytest.mark.parametrize("crash_after", [3, 10])

@@ -7,8 +7,7 @@ from primitives.metric import Metric
 
 from gp_engine.config import SearchConfig
 from gp_engine.loop import Search
-from gp_engine.maps.inprocess import InProcessMap
-from gp_helpers import CountingTask, RaisingTask
+from gp_helpers import CountingTask, CrashAfter, RaisingTask
 from gp_snapshot import assert_no_duplicates, registry_state, run_state
 
 SMALL = dict(population=12, generations=3, seed=7)
@@ -70,21 +69,6 @@ def test_bad_candidates_never_stop_the_run(tmp_path, registry_url):
     assert all(e.value == 0.0 for e in s.cache if not e.ok)  # worst("max") is recorded
     assert result.hall_of_fame and result.hall_of_fame[0].ok
 
-
-class CrashAfter(InProcessMap):
-    """Dies (raises SystemExit) after ``n`` candidates were scored and recorded."""
-
-    def __init__(self, task, n):
-        super().__init__(task)
-        self.left = n
-
-    def evaluate(self, metrics, on_result=None):
-        def record(i, fit):
-            on_result(i, fit)
-            self.left -= 1
-            if self.left == 0:
-                raise SystemExit("simulated crash")
-        return super().evaluate(metrics, record)
 
 
 @pytest.mark.parametrize("crash_after", [25, 31])
