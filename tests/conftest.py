@@ -1,6 +1,7 @@
 """Fixtures shared by every test folder: a fresh database on the PostgreSQL test server."""
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() == "true"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the test server ($METRICFORGE_TEST_PG_URL), dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the test server ($METRICFORGE_TEST_PG_URL), dropped afterwards."""
     from sqlalchemy import create_engine
 
     from registry.engine import resolve_url, safe_url
@@ -44,3 +45,16 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the test server, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def make_postgres_database():
+    """``fresh_postgres_database`` for tests that need a second database on the server."""
+    return fresh_postgres_database

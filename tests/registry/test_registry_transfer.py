@@ -6,8 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from primitives.metric import Metric
 from registry import Registry, RegistryError
@@ -36,22 +35,13 @@ def _counts(reg: Registry) -> tuple[int, ...]:
 
 
 @pytest.fixture
-def empty_url(registry_url: str, tmp_path) -> Iterator[str]:
+def empty_url(registry_url: str, tmp_path, make_postgres_database) -> Iterator[str]:
     """A second empty database on the same backend as ``registry_url``."""
     if registry_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'copy.db'}"
         return
-    url = make_url(registry_url)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"{url.database}_copy"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with make_postgres_database() as url:
+        yield url
 
 
 def test_export_all_then_import_into_an_empty_registry_is_identical(registry, empty_url):
