@@ -65,8 +65,10 @@ class RunDir:
         return data
 
     def write_checkpoint(self, data: dict[str, Any]) -> None:
-        """Write checkpoint.json atomically."""
+        """Write checkpoint.json atomically, then drop temporary files a killed earlier write left."""
         write_json_atomic(self.checkpoint, {"format": CHECKPOINT_FORMAT, **data})
+        for stale in self.path.glob(f".{self.checkpoint.name}.*.tmp"):  # one search writes a run folder
+            stale.unlink(missing_ok=True)
 
     def open(self, config: SearchConfig, record: dict[str, Any]) -> str:
         """Check that an existing run is this search (generations may grow), or start one; the run id."""
