@@ -37,7 +37,7 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
          ) -> None:
     """Test AUC, memory and training throughput of compressed embeddings on MovieLens-100k."""
     from model_compression.cafe.experiment import CAFEConfig, run_cafe
-    from model_compression.cafe.methods import DEFAULT_THRESHOLD
+    from evaluators.embedding.cafe.methods import DEFAULT_THRESHOLD
     from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
 
     importance = importance_text(importance, registry)
@@ -53,7 +53,7 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
 
 def importance_text(ref: str, registry: Optional[str]) -> str:
     """--importance as a built-in name or formula; a registry name or hash becomes its formula text."""
-    from model_compression.cafe.metric_importance import check_importance, resolve_importance
+    from evaluators.embedding.cafe.metric_importance import check_importance, resolve_importance
 
     try:
         return check_importance(ref.strip())

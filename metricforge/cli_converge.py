@@ -44,7 +44,7 @@ def _evaluation(spec, task, metrics, args: dict, out: Path) -> str:
     from data_efficiency.convergence import ranking_convergence
     from data_efficiency.convergence_report import plot_ranking, ranking_table
     from gp_engine.checkpoint import write_json_atomic
-    from model_compression.json_safe import json_safe
+    from reporting.json_safe import json_safe
     from data_efficiency.units import output_matrix, units_of
 
     units = units_of(task)
@@ -70,7 +70,7 @@ def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
     from data_efficiency.calibration import calibration_convergence
     from data_efficiency.convergence_report import calibration_table
     from gp_engine.checkpoint import write_json_atomic
-    from model_compression.json_safe import json_safe
+    from reporting.json_safe import json_safe
     from gp_engine.tasks import TaskSpec, build_task
 
     if spec.name != "llm-prune":

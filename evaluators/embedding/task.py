@@ -2,7 +2,7 @@
 
 ``score(metric)`` trains DeepFM (or DLRM) on MovieLens-100k with CAFE embeddings at ``ratio`` of the
 full table, the sketch fed by |metric| over the occurrence operands (gnorm, freq, enorm, recency,
-gdot, perr; ``model_compression.cafe.occurrence``), for each seed, and returns the mean AUC on
+gdot, perr; ``evaluators.embedding.cafe.occurrence``), for each seed, and returns the mean AUC on
 ``eval_split`` (validation by default: the test split stays for reports). Metrics over other
 operands, non-finite scores, scores equal within every batch and non-finite predictions give
 ``Fitness.failed`` with the reason; nothing a candidate does crashes the search.
@@ -16,7 +16,7 @@ from typing import Any
 
 from evaluators.base import Fitness, PreparedTask
 from evaluators.embedding.config import EmbeddingTaskConfig
-from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
+from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS
 
 
 class EmbeddingImportanceTask(PreparedTask):
@@ -43,8 +43,8 @@ class EmbeddingImportanceTask(PreparedTask):
     def _build_state(self) -> dict[int, Any]:
         """Per seed: the MovieLens split and its training counts (for ``freq``); one untimed warm-up."""
         from evaluators.recsys.dense import load_data
-        from model_compression.cafe.methods import train_counts
-        from model_compression.cafe.training import warm_up
+        from evaluators.embedding.cafe.methods import train_counts
+        from evaluators.embedding.cafe.training import warm_up
 
         cfg, state = self.config, {}
         for seed in cfg.seeds:
@@ -63,7 +63,7 @@ class EmbeddingImportanceTask(PreparedTask):
         """The body of score (exceptions are handled there)."""
         from evaluators.prune_method import resolve_metric
         from evaluators.recsys.train import evaluate
-        from model_compression.cafe.training import train_method
+        from evaluators.embedding.cafe.training import train_method
 
         cfg = self.config
         metric = resolve_metric(metric)

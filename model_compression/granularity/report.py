@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from model_compression.json_safe import json_safe
+from reporting.json_safe import json_safe
 
 __all__ = ["markdown", "plot", "write_results"]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from model_compression.seed_summary import summarize_seeds
-from model_compression.figures import finish_panel, panel_row, save_figure
+from reporting.seed_summary import summarize_seeds
+from reporting.figures import finish_panel, panel_row, save_figure
 from model_compression.lth.experiment import VARIANTS
 
 KEY = ("model", "metric", "variant", "sparsity")

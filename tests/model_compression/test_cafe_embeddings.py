@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from evaluators.recsys.models import DLRM, DeepFM, FieldEmbeddings
-from model_compression.cafe import (CAFEEmbedding, FieldLayout, FrequencyEmbedding, FullEmbedding, HashEmbedding,
+from evaluators.embedding.cafe import (CAFEEmbedding, FieldLayout, FrequencyEmbedding, FullEmbedding, HashEmbedding,
                                     QREmbedding, SeededHash, grad_norm_importance)
-from model_compression.cafe.compressed import qr_rows
+from evaluators.embedding.cafe.compressed import qr_rows
 
 ML_FIELDS = ("user_id", "item_id", "age", "gender", "occupation", "zip", "year", "genre")
 ML_CARDS = (944, 1683, 8, 3, 22, 112, 12, 20)  # MovieLens-100k, genres="first"

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from evaluators.classifier import one_thread
 from evaluators.recsys.dense import fresh_model
 from evaluators.recsys.train import TrainConfig, batch_at, bce_loss, train
-from model_compression.cafe import CAFEEmbedding
+from evaluators.embedding.cafe import CAFEEmbedding
 from model_compression.cafe.experiment import CAFEConfig, rows_seen, run_cafe, run_one
-from model_compression.cafe.methods import METHODS, MethodOptions, build_embedding
+from evaluators.embedding.cafe.methods import METHODS, MethodOptions, build_embedding
 from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
-from model_compression.cafe.step_hook import CAFEStepHook, unit_importance
+from evaluators.embedding.cafe.step_hook import CAFEStepHook, unit_importance
 
 TINY = {"epochs": 1, "emb_dim": 4, "hidden": (16,), "batch_size": 128, "lr": 1e-2}
 

@@ -7,9 +7,9 @@ import torch
 
 from evaluators.recsys.models import DeepFM
 from evaluators.recsys.train import TrainConfig, bce_loss, train
-from model_compression.cafe import CAFEEmbedding, CAFEStepHook, FieldLayout, ImportanceError, grad_norm_importance
-from model_compression.cafe.metric_importance import MetricImportance, check_importance, resolve_importance
-from model_compression.cafe.occurrence import Recency
+from evaluators.embedding.cafe import CAFEEmbedding, CAFEStepHook, FieldLayout, ImportanceError, grad_norm_importance
+from evaluators.embedding.cafe.metric_importance import MetricImportance, check_importance, resolve_importance
+from evaluators.embedding.cafe.occurrence import Recency
 
 TRAIN = TrainConfig(epochs=1, batch_size=128, lr=1e-2, seed=0)
 

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from model_compression.cafe.experiment import CAFEConfig, run_cafe
-from model_compression.cafe.methods import MethodOptions
+from evaluators.embedding.cafe.methods import MethodOptions
 from model_compression.cafe.report import aggregate, markdown_tables, versus_hash
 from model_compression.cafe.variants import Variant
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_compression.cafe import ExactCounter, HotSketch
+from evaluators.embedding.cafe import ExactCounter, HotSketch
 
 NO_DECAY = 1e9  # threshold so high that no decay happens on these streams
 

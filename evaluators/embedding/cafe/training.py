@@ -14,10 +14,10 @@ import torch
 from evaluators.recsys.data import CTRData
 from evaluators.recsys.models import CTRModel, ModelConfig, build_model
 from evaluators.recsys.train import TrainConfig, seed_everything, train
-from model_compression.cafe.base import CompressedEmbedding
-from model_compression.cafe.cafe_embedding import CAFEEmbedding
-from model_compression.cafe.methods import MethodOptions, build_embedding
-from model_compression.cafe.step_hook import CAFEStepHook
+from evaluators.embedding.cafe.base import CompressedEmbedding
+from evaluators.embedding.cafe.cafe_embedding import CAFEEmbedding
+from evaluators.embedding.cafe.methods import MethodOptions, build_embedding
+from evaluators.embedding.cafe.step_hook import CAFEStepHook
 
 
 class Unavailable(ValueError):

@@ -1,7 +1,7 @@
 """Per-occurrence importance scores for the HotSketch: CAFE's gradient norm and plain counting.
 
 An importance source is a built-in name (``IMPORTANCE``) or a metric formula over the occurrence
-operands (``model_compression.cafe.metric_importance``)."""
+operands (``evaluators.embedding.cafe.metric_importance``)."""
 from __future__ import annotations
 
 from collections.abc import Callable

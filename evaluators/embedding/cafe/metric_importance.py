@@ -11,9 +11,9 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from model_compression.cafe.cafe_embedding import Lookup
-from model_compression.cafe.importance import IMPORTANCE, mean_one
-from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS, OccurrenceOperands
+from evaluators.embedding.cafe.cafe_embedding import Lookup
+from evaluators.embedding.cafe.importance import IMPORTANCE, mean_one
+from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS, OccurrenceOperands
 from primitives.compile import compile_metric
 from primitives.metric import Metric
 

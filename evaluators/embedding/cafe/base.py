@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor, nn
 
-from model_compression.cafe.budget import check_ratio, float_budget, floats_of_bytes
-from model_compression.cafe.layout import FieldLayout, check_ids
+from evaluators.embedding.cafe.budget import check_ratio, float_budget, floats_of_bytes
+from evaluators.embedding.cafe.layout import FieldLayout, check_ids
 
 
 class CompressedEmbedding(nn.Module, ABC):

@@ -11,12 +11,12 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from model_compression.cafe.base import CompressedEmbedding, normal_table
-from model_compression.cafe.budget import check_fraction, hot_part
-from model_compression.cafe.hashing import SeededHash
-from model_compression.cafe.hotsketch import HotSketch, InsertReport
-from model_compression.cafe.importance import grad_norm_importance
-from model_compression.cafe.layout import check_ids
+from evaluators.embedding.cafe.base import CompressedEmbedding, normal_table
+from evaluators.embedding.cafe.budget import check_fraction, hot_part
+from evaluators.embedding.cafe.hashing import SeededHash
+from evaluators.embedding.cafe.hotsketch import HotSketch, InsertReport
+from evaluators.embedding.cafe.importance import grad_norm_importance
+from evaluators.embedding.cafe.layout import check_ids
 
 
 class Lookup(NamedTuple):

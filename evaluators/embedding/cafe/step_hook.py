@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from model_compression.cafe.cafe_embedding import CAFEEmbedding
-from model_compression.cafe.importance import IMPORTANCE, unit_importance
-from model_compression.cafe.metric_importance import check_importance, is_constant, make_scorer
+from evaluators.embedding.cafe.cafe_embedding import CAFEEmbedding
+from evaluators.embedding.cafe.importance import IMPORTANCE, unit_importance
+from evaluators.embedding.cafe.metric_importance import check_importance, is_constant, make_scorer
 from primitives.metric import Metric
 
 __all__ = ["CAFEStepHook", "IMPORTANCE", "check_importance", "unit_importance"]

@@ -10,12 +10,12 @@ from typing import Any
 
 import torch
 
-from model_compression.cafe.base import CompressedEmbedding
-from model_compression.cafe.budget import check_fraction
-from model_compression.cafe.cafe_embedding import CAFEEmbedding
-from model_compression.cafe.compressed import FrequencyEmbedding, FullEmbedding, HashEmbedding, QREmbedding
-from model_compression.cafe.layout import FieldLayout
-from model_compression.cafe.metric_importance import check_importance
+from evaluators.embedding.cafe.base import CompressedEmbedding
+from evaluators.embedding.cafe.budget import check_fraction
+from evaluators.embedding.cafe.cafe_embedding import CAFEEmbedding
+from evaluators.embedding.cafe.compressed import FrequencyEmbedding, FullEmbedding, HashEmbedding, QREmbedding
+from evaluators.embedding.cafe.layout import FieldLayout
+from evaluators.embedding.cafe.metric_importance import check_importance
 
 METHODS = ("full", "hash", "qr", "frequency", "cafe", "cafe-ml")
 # CAFE's threshold for MovieLens-100k with mean-1 gradient-norm scores (a 512-row batch inserts ~4096).

@@ -10,9 +10,9 @@ import math
 import torch
 from torch import Tensor
 
-from model_compression.cafe.base import CompressedEmbedding, normal_table
-from model_compression.cafe.budget import check_fraction
-from model_compression.cafe.hashing import SeededHash
+from evaluators.embedding.cafe.base import CompressedEmbedding, normal_table
+from evaluators.embedding.cafe.budget import check_fraction
+from evaluators.embedding.cafe.hashing import SeededHash
 
 ID_FLOATS = 2  # an int64 id stored next to a hot row costs two float32 equivalents
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from model_compression.cafe.cafe_embedding import Lookup
-from model_compression.cafe.importance import mean_one
+from evaluators.embedding.cafe.cafe_embedding import Lookup
+from evaluators.embedding.cafe.importance import mean_one
 
 OCCURRENCE_OPERANDS: tuple[str, ...] = ("gnorm", "freq", "enorm", "recency", "gdot", "perr")
 STATEFUL_OPERANDS: tuple[str, ...] = ("freq", "recency")  # per-feature state outside the budget
