@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from gp_engine.maps import make_map
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 
 if TYPE_CHECKING:
     from gp_engine.config import SearchConfig

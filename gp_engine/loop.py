@@ -32,7 +32,7 @@ from gp_engine.rundir import RunDir
 from gp_engine.scoring import Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
 from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from gp_engine.variation import Individual, Variation
 from primitives.tree import to_text
 

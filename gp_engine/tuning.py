@@ -86,7 +86,7 @@ def tune(request: TuneRequest, registry: Any = None) -> TuneResult:
     """Create or resume the study and run trials until ``request.trials`` are complete or pruned."""
     optuna = require_optuna()
     from gp_engine.maps import make_map
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from registry import Registry
 
     base, spec = request.base, TaskSpec(request.base.task, request.base.task_options)

@@ -21,7 +21,7 @@ log = logging.getLogger("metricforge.converge")
 def _task(task: str, config: Optional[Path], options: list[str]):
     """The task with its options: defaults < config file's task options < -o flags."""
     from gp_engine.config import load_toml
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from metricforge.cli_search import parse_option
 
     data = load_toml(config) if config else {}
@@ -71,7 +71,7 @@ def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
     from data_efficiency.convergence_report import calibration_table
     from gp_engine.checkpoint import write_json_atomic
     from reporting.json_safe import json_safe
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
 
     if spec.name != "llm-prune":
         raise ValueError("--calib-windows applies to llm-prune")

@@ -20,7 +20,7 @@ TaskOptions = typer.Option([], "--task-option", "-o", help="Task setting as key=
 
 
 def _task(name: str, sparsity: Optional[float], group: Optional[str], options: List[str]):
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from metricforge.cli_search import parse_option
 
     settings = dict(parse_option(o) for o in options)

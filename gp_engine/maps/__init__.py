@@ -6,7 +6,7 @@ from typing import Any
 
 from evaluators.base import worst
 from gp_engine.maps.base import EvalMap, failed, score_text, to_fitness
-from gp_engine.tasks import TaskSpec
+from evaluators.tasks import TaskSpec
 
 __all__ = ["EvalMap", "failed", "make_map", "score_text", "to_fitness", "worst"]
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
 from gp_engine.maps.round import Round
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from primitives.metric import Metric
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ def best_registry_metric(task: str, registry: str | None = None, exclude_builtin
 
     With exclude_builtins, the published metrics are skipped, so this is the best evolved one.
     """
-    from gp_engine.tasks import UnknownTaskError, task_class
+    from evaluators.tasks import UnknownTaskError, task_class
     from primitives.builtins import BUILTINS, builtin
     from registry.store import Registry
 

@@ -9,7 +9,7 @@ import pytest
 from evaluators.embedding.task import EmbeddingImportanceTask
 from gp_engine.config import SearchConfig
 from gp_engine.loop import Search
-from gp_engine.tasks import TASKS, TaskSpec, build_task
+from evaluators.tasks import TASKS, TaskSpec, build_task
 
 FAST = {"max_steps": 12, "epochs": 1, "seeds": [3]}
 
