@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Run the test suite on a fresh machine: set up (with the ray and dev extras), start a
-# throwaway PostgreSQL server for the registry tests, run pytest, stop the server.
+# Run the test suite on a fresh machine: set up (with the ray and dev extras), check the
+# dependency rules (lint-imports, contracts in pyproject.toml) and the types of the typed packages
+# (mypy), start a throwaway PostgreSQL server for the registry tests, run pytest, stop the server.
 #   bash scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXTRAS=${EXTRAS:-torch,postgres,tune,ray,dev} bash scripts/setup.sh
+
+echo "[test] lint-imports (layer contracts)"
+.venv/bin/lint-imports
 
 PG_URL=$(bash scripts/pg_test_server.sh start)
 trap 'bash scripts/pg_test_server.sh stop >/dev/null 2>&1 || true' EXIT

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from evaluators.recsys import movielens
-from evaluators.recsys.data import load_movielens, make_splits, split_order
+from evaluators.recsys.data import make_splits, split_order
+from evaluators.recsys.movielens import load_movielens
 from evaluators.recsys.movielens import load_table, release_year, year_bucket
 from evaluators.recsys.synthetic import synthetic_table
 
