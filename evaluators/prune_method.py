@@ -20,23 +20,16 @@ from torch import Tensor, nn
 from torch.nn.utils import prune
 
 from evaluators.masks import Group, check_sparsity, keep_mask, parse_group
-from primitives.builtins import builtin
 from primitives.compile import compile_metric
 from primitives.metric import Metric
+from primitives.reference import resolve_metric as resolve_reference
 
 __all__ = ["MetricPruning", "metric_prune", "resolve_metric"]
 
 
 def resolve_metric(metric: Metric | str) -> Metric:
     """A Metric as given, a built-in by name ("wanda"), or the parse of a formula ("mul(abs(W), X)")."""
-    if isinstance(metric, Metric):
-        return metric
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a Metric or a string, got {type(metric).__name__}")
-    try:
-        return builtin(metric.strip())
-    except (KeyError, ValueError, LookupError):
-        return Metric.parse(metric)
+    return resolve_reference(metric)
 
 
 class MetricPruning(prune.BasePruningMethod):

@@ -75,18 +75,11 @@ def load_rows(path: Path) -> list[dict]:
 
 def resolve_evolved(refs: dict[str, str], registry: str) -> dict[str, str]:
     """{label: reference} as {label: importance text}: formulas as given, registry names or hashes as their formula."""
-    from evaluators.embedding.cafe.metric_importance import check_importance, resolve_importance
+    from evaluators.embedding.cafe.metric_importance import resolve_importance
+    from registry.lookup import consulted_source
 
-    out = {}
-    for label, ref in refs.items():
-        try:
-            out[label] = check_importance(ref)
-        except ValueError:
-            from registry import Registry
-
-            with Registry.open(registry) as reg:
-                out[label] = resolve_importance(ref, reg)
-    return out
+    with consulted_source(registry) as source:
+        return {label: resolve_importance(ref, source) for label, ref in refs.items()}
 
 
 def settings_of(variant: Variant, ratio: float) -> dict:

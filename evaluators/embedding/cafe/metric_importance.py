@@ -16,6 +16,7 @@ from evaluators.embedding.cafe.importance import IMPORTANCE, mean_one
 from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS, OccurrenceOperands
 from primitives.compile import compile_metric
 from primitives.metric import Metric
+from primitives.reference import MetricSource, resolve_metric
 
 
 class ImportanceError(ValueError):
@@ -56,23 +57,15 @@ def check_importance(source: str) -> str:
     return source
 
 
-def resolve_importance(ref: str, registry: Any | None = None) -> str:
-    """A built-in name or a formula as given; else the text of a registry metric (name, hash, hash prefix).
+def resolve_importance(ref: str, registry: MetricSource | None = None) -> str:
+    """A built-in importance name as given; else the text of the metric the reference names
+    (``primitives.reference``: built-in metric, registry name/hash/prefix, formula).
 
-    ValueError when it is none of these (or the registry metric uses other operands)."""
+    ValueError when it is none of these or uses other than the occurrence operands."""
     ref = str(ref).strip()
-    try:
-        return check_importance(ref)
-    except ValueError as exc:
-        if registry is None:
-            raise
-        problem = exc
-    try:
-        text = registry.get_metric(ref).text
-    except Exception as exc:  # not found, ambiguous: report both readings
-        raise ValueError(f"{problem}; and not in the registry: {exc}") from None
-    parse_importance(text)
-    return text
+    if ref in IMPORTANCE:
+        return ref
+    return check_importance(resolve_metric(ref, registry, OCCURRENCE_OPERANDS).text)
 
 
 class BuiltinScorer:
