@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from evaluators.base import worst
 from gp_engine.cache import CacheEntry, FitnessCache
 from gp_engine.budgets import Budget
 from gp_engine.candidates import Candidate, Counts, Result
 from gp_engine.fidelity import successive_halving
+
+if TYPE_CHECKING:
+    from registry.protocol import EvaluationStore
 
 log = logging.getLogger(__name__)
 NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
@@ -24,7 +27,7 @@ NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
 class Scorer:
     """Scores candidates for one run: cache, registry lookups, the map, and registry records."""
 
-    def __init__(self, *, registry: Any, run_id: str, budget: Budget, dedup: str, direction: str,
+    def __init__(self, *, registry: EvaluationStore, run_id: str, budget: Budget, dedup: str, direction: str,
                  cache: FitnessCache, versions: dict, device: str | None,
                  reduced: Sequence[Budget] = (), eta: float = 3.0) -> None:
         self.registry, self.run_id, self.budget = registry, run_id, budget
@@ -91,8 +94,9 @@ class Scorer:
                 return
             last_note[0] = now
             value = f"{fit.value:.6g}" if fit.ok else f"failed ({fit.reason})"
+            metric = todo[i].metric
             log.info("gen %d eval %d/%d [%s] %s %s (%.3g s)", generation, finished[0], len(todo), budget.name,
-                     value, todo[i].metric.canonical, fit.wall_s or 0.0)
+                     value, metric.canonical if metric else todo[i].text, fit.wall_s or 0.0)
 
         if todo:
             budget.eval_map.evaluate([c.metric for c in todo], on_result=on_result)  # type: ignore[misc]

@@ -10,6 +10,8 @@ EXTRAS=${EXTRAS:-torch,postgres,tune,ray,dev} bash scripts/setup.sh
 
 echo "[test] lint-imports (layer contracts)"
 .venv/bin/lint-imports
+echo "[test] mypy (primitives, registry, gp_engine, evaluators/base.py: [tool.mypy] in pyproject.toml)"
+.venv/bin/mypy
 
 PG_URL=$(bash scripts/pg_test_server.sh start)
 trap 'bash scripts/pg_test_server.sh stop >/dev/null 2>&1 || true' EXIT

@@ -13,7 +13,7 @@ import traceback
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
-from evaluators.base import Fitness
+from evaluators.base import Fitness, Task
 from primitives.metric import Metric
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def failed(direction: str, reason: str, wall_s: float = 0.0) -> Fitness:
     return Fitness.failed(direction, reason, wall_s)
 
 
-def score_text(task: Any, text: str) -> tuple[float, bool, str | None, float]:
+def score_text(task: Task, text: str) -> tuple[float, bool, str | None, float]:
     """Score canonical metric text on a prepared task; never raises (errors become failures)."""
     start = time.perf_counter()
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from evaluators.base import Fitness
+from evaluators.base import Fitness, Task
 from gp_engine.maps.base import EvalMap, ResultCallback, score_text, to_fitness
 from primitives.metric import Metric
 
@@ -11,7 +11,7 @@ from primitives.metric import Metric
 class InProcessMap(EvalMap):
     """Scores in the calling process (no timeout: a hung candidate hangs the search)."""
 
-    def __init__(self, task: Any) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
         self.direction = task.direction
         self._prepared = False

@@ -50,7 +50,7 @@ class RayMap(EvalMap):
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         self.spec, self.direction, self.workers = spec, direction, max(1, int(workers))
         self.timeout_s, self.retries, self.poll_s = timeout_s, retries, poll_s
-        self._cls = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Scorer)
+        self._cls: Any = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Scorer)
         self._actors: list[Any] = []
         self.restarts = 0
 
