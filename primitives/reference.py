@@ -10,8 +10,9 @@ Order, first match wins:
    prefix (a prefix matching several metrics is an error, never a guess);
 5. formula text in our grammar.
 
-A reference that is none of these raises ``MetricReferenceError`` (a ValueError) naming every reading
-tried. Which registry is consulted when none is given is ``registry.lookup``'s one rule.
+Text with a call in it is a formula, and a bad one raises its own ``MetricSyntaxError``; other text
+that is none of these raises ``MetricReferenceError`` (a ValueError) naming every reading tried.
+Which registry is consulted when none is given is ``registry.lookup``'s one rule.
 """
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ def resolve_metric(ref: Reference, registry: MetricSource | None = None,
             missing = str(exc)
         else:
             return Metric.parse(row.text, operands, name=row.name or row.hash)
+    if "(" in text:  # a call: a formula, whose own syntax error is the clearest message
+        return Metric.parse(text, operands)
     try:
         return Metric.parse(text, operands)
     except MetricSyntaxError as exc:

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import torch
 
 from evaluators.base import Fitness, Task
+from evaluators.failure import check_operands, check_scores, restore, snapshot
 from evaluators.digits.model import DigitsConfig, accuracy, load_data, load_or_train, one_thread
 from evaluators.digits.operands import compute_operands, linear_layers
 from evaluators.masks import check_sparsity, global_keep_masks, keep_mask, parse_group
@@ -95,16 +96,15 @@ class MLPPruneTask(Task):
             masks = global_keep_masks(scores, self.sparsity)
         else:
             masks = {n: keep_mask(s, self.sparsity, self.group) for n, s in scores.items()}
-        saved = {n: self._linears[n].weight.detach().clone() for n in masks}
+        weights = {n: self._linears[n].weight for n in masks}
+        saved = snapshot(weights)
         try:
             with torch.no_grad():
                 for n, mask in masks.items():
-                    self._linears[n].weight.mul_(mask)
+                    weights[n].mul_(mask)
             yield self._model  # type: ignore[misc]
         finally:
-            with torch.no_grad():
-                for n, w in saved.items():
-                    self._linears[n].weight.copy_(w)
+            restore(weights, saved)
 
     def _evaluate_with(self, scores: dict[str, torch.Tensor]) -> float:
         """Accuracy with masks from per-layer scores applied."""
@@ -126,28 +126,20 @@ class MLPPruneTask(Task):
                 return (model(self._x_eval).argmax(dim=1) == self._y_eval).double()
 
     def score(self, metric: Metric) -> Fitness:
-        """Accuracy after pruning with ``metric``; NaN/inf/constant scores or errors fail."""
+        """Accuracy after pruning with ``metric``; a failure follows ``Fitness.guarded``'s rule."""
         self.prepare()
-        start = time.perf_counter()
-        missing = set(metric.operands) - set(self.operands)
-        if missing:
-            return Fitness.failed(self.direction, f"uses operands {sorted(missing)} this task does not provide")
-        try:
-            fn = compile_metric(metric)
-            scores: dict[str, torch.Tensor] = {}
-            with one_thread(), torch.no_grad():
-                for n in self._pruned:
-                    s = fn(self._ops[n])
-                    if not bool(torch.isfinite(s).all()):
-                        return Fitness.failed(self.direction, f"non-finite scores in layer {n}",
-                                              time.perf_counter() - start)
-                    if bool((s == s.reshape(-1)[0]).all()):
-                        return Fitness.failed(self.direction, f"constant scores in layer {n}",
-                                              time.perf_counter() - start)
-                    scores[n] = s
-                acc = self._evaluate_with(scores)
-        except Exception as exc:
-            return Fitness.failed(self.direction, f"error: {type(exc).__name__}: {exc}", time.perf_counter() - start)
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), metric.text)
+
+    def _score(self, metric: Metric, start: float) -> Fitness:
+        """The body of score: operands checked, scores checked per layer, accuracy with weights restored."""
+        check_operands(metric.operands, self.operands, self.name)
+        fn = compile_metric(metric)
+        scores: dict[str, torch.Tensor] = {}
+        with one_thread(), torch.no_grad():
+            for n in self._pruned:
+                scores[n] = fn(self._ops[n])
+                check_scores(f"layer {n}", scores[n])
+            acc = self._evaluate_with(scores)
         return Fitness(acc, True, None, time.perf_counter() - start, {"dense": self.dense_accuracy})
 
     def random_baseline(self, repeats: int = 3, seed: int = 0) -> float:

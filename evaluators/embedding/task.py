@@ -14,7 +14,8 @@ import statistics
 import time
 from typing import Any
 
-from evaluators.base import Fitness, PreparedTask
+from evaluators.base import Fitness, PreparedTask, ScoreError
+from evaluators.failure import check_operands
 from evaluators.embedding.config import EmbeddingTaskConfig
 from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS
 
@@ -67,10 +68,7 @@ class EmbeddingImportanceTask(PreparedTask):
 
         cfg = self.config
         metric = resolve_metric(metric)
-        missing = [op for op in metric.operands if op not in self.operands]
-        if missing or not metric.operands:
-            return Fitness.failed(self.direction, f"operand(s) {', '.join(missing) or 'none'}: {self.name} needs "
-                                  f"some of {', '.join(self.operands)} and no others", time.perf_counter() - start)
+        check_operands(metric.operands, self.operands, self.name, need_one=True)
         aucs, details = [], {}
         for seed, (data, counts) in self.state.items():
             run = train_method(cfg.method, cfg.options(metric.text), data, cfg.model_config(),
@@ -78,13 +76,9 @@ class EmbeddingImportanceTask(PreparedTask):
                                recency_decay=cfg.recency_decay)
             hook = run.hook
             if hook is not None and hook.constant_steps == hook.steps:
-                return Fitness.failed(self.direction, "constant scores: the metric gave every occurrence of "
-                                      "every batch the same score", time.perf_counter() - start)
+                raise ScoreError("constant scores: the metric gave every occurrence of every batch the same score")
             result = evaluate(run.model, data.split(cfg.eval_split))
             aucs.append(result["auc"])
             details[f"seed{seed}"] = {**result, "train_s": run.train_s, "steps": run.steps,
                                       **(hook.summary() if hook is not None else {})}
-        wall = time.perf_counter() - start
-        if not all(a == a for a in aucs):
-            return Fitness.failed(self.direction, "non-finite predictions after training", wall, **details)
-        return Fitness(statistics.fmean(aucs), True, None, wall, details)
+        return Fitness(statistics.fmean(aucs), True, None, time.perf_counter() - start, details)

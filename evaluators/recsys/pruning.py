@@ -6,22 +6,20 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor, nn
 
+from evaluators.base import ScoreError
+from evaluators.failure import check_scores
 from evaluators.masks import global_keep_masks, keep_mask, parse_group
 
 ScoreFn = Callable[[Mapping[str, Tensor]], Tensor]
 
 
-class ScoreError(ValueError):
-    """A metric's scores are unusable (NaN, inf, constant, wrong shape); the message is the reason."""
-
-
-def _constant_in_every_group(scores: Tensor, group: str) -> bool:
-    """True when the scores carry no ranking inside any comparison group of the layer."""
+def _group_range(scores: Tensor, group: str) -> tuple[Tensor, Tensor]:
+    """(min, max) of every comparison group of a layer (NaN propagates into both)."""
     parsed = parse_group(group)
-    if parsed.kind in ("layer", "global"):
-        return bool(scores.max() == scores.min())
+    if parsed.kind in ("layer", "global") or scores.dim() < 2:
+        return torch.aminmax(scores.reshape(-1))
     rows = scores.reshape(-1, parsed.m) if parsed.kind == "nm" else scores
-    return bool((rows.amax(dim=1) == rows.amin(dim=1)).all())
+    return torch.aminmax(rows, dim=1)
 
 
 def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], group: str) -> dict[str, Tensor]:
@@ -31,12 +29,8 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
         scores = fn(values)
         if not isinstance(scores, Tensor) or scores.shape != values["W"].shape:
             raise ScoreError(f"scores of {name} do not have the weight's shape {tuple(values['W'].shape)}")
-        bad = ~torch.isfinite(scores)
-        if bool(bad.any()):
-            kind = "NaN" if bool(torch.isnan(scores).any()) else "inf"
-            raise ScoreError(f"{kind} scores in {name} ({int(bad.sum())} of {scores.numel()})")
-        if group != "global" and scores.numel() > 1 and _constant_in_every_group(scores, group):
-            raise ScoreError(f"constant scores in {name} (no ranking in any {group} group)")
+        low, high = _group_range(scores, group)
+        check_scores(name, scores, low, high, None if group == "global" else group)
         result[name] = scores
     if group == "global" and result:
         flat = torch.cat([s.reshape(-1) for s in result.values()])

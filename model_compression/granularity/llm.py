@@ -42,7 +42,8 @@ def layer_storage(masks: Mapping[str, Any], structure: Structure, value_bytes: i
 
 def llm_candidate(task: Any, metric: Any, structure: Structure, sparsity: float) -> dict[str, Any]:
     """Perplexity, element sparsity and storage of one metric at one structure; weights restored."""
-    from evaluators.llm.prune import ScoreError, apply_masks, restore
+    from evaluators.base import ScoreError
+    from evaluators.llm.prune import apply_masks, restore
     from primitives.compile import compile_metric
 
     st = task.state

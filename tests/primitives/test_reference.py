@@ -7,6 +7,7 @@ import pytest
 
 from primitives.builtins import builtin
 from primitives.errors import MetricNotFound, MetricReferenceError
+from primitives.grammar import MetricSyntaxError
 from primitives.metric import Metric
 from primitives.reference import resolve_metric
 
@@ -56,8 +57,8 @@ def test_unknown_reference_names_every_reading() -> None:
         resolve_metric("nope", Store())
     with pytest.raises(MetricReferenceError, match="no registry consulted"):
         resolve_metric("nope")
-    with pytest.raises(ValueError, match="unknown operator"):
-        resolve_metric("nope(W)")
+    with pytest.raises(MetricSyntaxError, match="unknown operator"):
+        resolve_metric("nope(W)", Store())
 
 
 def test_registry_errors_other_than_not_found_propagate() -> None:
@@ -67,7 +68,7 @@ def test_registry_errors_other_than_not_found_propagate() -> None:
 
 def test_operands_limit_formulas() -> None:
     assert resolve_metric("mul(gnorm, freq)", operands=("gnorm", "freq")).operands == ("freq", "gnorm")
-    with pytest.raises(MetricReferenceError):
+    with pytest.raises(MetricSyntaxError):  # a call is a formula: its own error, not "no such reference"
         resolve_metric("mul(W, X)", operands=("gnorm",))
     with pytest.raises(TypeError):
         resolve_metric(3)  # type: ignore[arg-type]
