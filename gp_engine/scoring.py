@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from evaluators.base import worst
+from evaluators.base import Fitness, worst
 from gp_engine.cache import CacheEntry, FitnessCache
 from gp_engine.budgets import Budget
 from gp_engine.candidates import Candidate, Counts, Result
@@ -69,12 +69,13 @@ class Scorer:
             counts.skipped_registry += 1
         return True
 
-    def record(self, c: Candidate, fit: Result, budget: Budget, counts: Counts) -> None:
-        """Store one evaluation at a budget in the registry and count it."""
+    def record(self, c: Candidate, fit: Result, budget: Budget, counts: Counts,
+               details: Mapping[str, Any] | None = None) -> None:
+        """Store one evaluation at a budget (with the task's details) in the registry and count it."""
         assert c.metric is not None
         self.registry.record_evaluation(c.metric, budget.settings, fit.value if fit.ok else None, fit.ok,
                                         fit.reason, fit.wall_s, self.device, run_id=self.run_id,
-                                        versions=self.versions)
+                                        versions=self.versions, details=details)
         counts.evaluated += 1
         counts.failed += 0 if fit.ok else 1
 
@@ -84,9 +85,9 @@ class Scorer:
         start = time.perf_counter()
         last_note, finished = [start], [0]
 
-        def on_result(i: int, fit: Any) -> None:
+        def on_result(i: int, fit: Fitness) -> None:
             result = Result(fit.value, fit.ok, fit.reason, fit.wall_s)
-            self.record(todo[i], result, budget, counts)
+            self.record(todo[i], result, budget, counts, fit.details)
             counts.tally(budget.name, fit.wall_s)
             done(i, result)
             now, finished[0] = time.perf_counter(), finished[0] + 1

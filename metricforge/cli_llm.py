@@ -80,7 +80,7 @@ def evaluate_command(
             start = time.perf_counter()
             fitness = task.score(metric)
             reg.record_evaluation(metric, settings, fitness.value if fitness.ok else None, fitness.ok,
-                                  fitness.reason, fitness.wall_s, settings.get("device"))
+                                  fitness.reason, fitness.wall_s, settings.get("device"), details=fitness.details)
             if metric.name and reg.get_metric(metric.hash).name is None:
                 reg.add_metric(metric, name=metric.name)
             log.info("%s: %s (%.1f s)", metric.name or metric.canonical, fitness.value, time.perf_counter() - start)

@@ -29,6 +29,14 @@ class Metric:
     def parse(cls, text: str, operands: Iterable[str] | None = None, name: str | None = None) -> "Metric":
         return cls(parse(text, operands), name)
 
+    @classmethod
+    def from_canonical(cls, text: str, name: str | None = None) -> "Metric":
+        """A metric from canonical text this program made itself (the search sends it to its workers):
+        parsed by the grammar, and taken as its own canonical form, so sympy does not run again."""
+        metric = cls.parse(text, name=name)
+        metric.__dict__["canonical_tree"] = metric.tree  # the cached_property's slot
+        return metric
+
     @property
     def text(self) -> str:
         return to_text(self.tree)
@@ -47,7 +55,7 @@ class Metric:
 
     @cached_property
     def ranking(self) -> str:
-        return to_text(ranking_form(self.tree))
+        return to_text(ranking_form(self.tree, self.canonical_tree))
 
     @cached_property
     def rank_hash(self) -> str:

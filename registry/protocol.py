@@ -18,7 +18,8 @@ class EvaluationStore(MetricSource, Protocol):
 
     def record_evaluation(self, metric: Any, settings: Mapping[str, Any], score: float | None, ok: bool,
                           reason: str | None = None, wall_s: float | None = None, device: str | None = None,
-                          run_id: str | None = None, versions: Mapping[str, Any] | None = None) -> object: ...
+                          run_id: str | None = None, versions: Mapping[str, Any] | None = None,
+                          details: Mapping[str, Any] | None = None) -> object: ...
 
     def find_evaluation(self, metric_hash: str, settings_key: str, *,
                         by_rank_hash: bool = False) -> EvaluationRow | None: ...

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from registry import models, queries
 from registry.errors import NotFoundError, RegistryError
-from registry.keys import budget_text, canonical_json, settings_key
+from registry.keys import budget_text, canonical_json, finite_json, settings_key
 from registry.models import RUN_STATUSES, utcnow
 
 MetricRef = Any  # a Metric or MetricRow (added if new) or a str reference (must exist)
@@ -69,7 +69,8 @@ def _granularity(settings: Mapping[str, Any]) -> str | None:
 def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, Any],
                       score: float | None, ok: bool, reason: str | None, wall_s: float | None,
                       device: str | None, run_id: str | None,
-                      versions: Mapping[str, Any] | None) -> models.Evaluation:
+                      versions: Mapping[str, Any] | None,
+                      details: Mapping[str, Any] | None = None) -> models.Evaluation:
     """Add one evaluation; the named settings fill their own columns."""
     if score is not None and math.isnan(score):
         score = None
@@ -82,7 +83,7 @@ def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, A
         budget=budget_text(settings.get("budget")), settings_key=settings_key(settings),
         settings=canonical_json(dict(settings)), score=score, ok=bool(ok), reason=reason,
         wall_s=wall_s, device=device, versions=canonical_json(dict(versions or {})),
-        created_at=utcnow(),
+        created_at=utcnow(), details=canonical_json(finite_json(dict(details or {}))),
     )
     session.add(row)
     session.flush()

@@ -42,7 +42,7 @@ def _init_worker(spec: TaskSpec, started: Any, threads: int) -> None:
     _TASK.prepare()
 
 
-def _score(token: int, text: str) -> tuple[float, bool, str | None, float]:
+def _score(token: int, text: str) -> Fitness:
     """Tell the parent this candidate started, then score it."""
     _STARTED.put(token)
     assert _TASK is not None, "worker not initialised"

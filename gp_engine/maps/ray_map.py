@@ -31,7 +31,7 @@ class _Scorer:
     def ready(self) -> bool:
         return True
 
-    def score(self, text: str) -> tuple[float, bool, str | None, float]:
+    def score(self, text: str) -> Fitness:
         return score_text(self.task, text)
 
 
