@@ -18,7 +18,7 @@ from evaluators.base import Fitness, Task
 from evaluators.failure import check_operands, check_scores, restore, snapshot
 from evaluators.digits.model import DigitsConfig, accuracy, load_data, load_or_train, one_thread
 from evaluators.digits.operands import compute_operands, linear_layers
-from evaluators.masks import check_sparsity, global_keep_masks, keep_mask, parse_group
+from evaluators.granularity import keep_masks, parse_structure
 from primitives.compile import compile_metric
 from primitives.metric import Metric
 
@@ -41,8 +41,9 @@ class MLPPruneTask(Task):
             operands = tuple(o.strip() for o in operands.split(",") if o.strip())
         if isinstance(hidden, str):
             hidden = tuple(int(h) for h in hidden.replace("-", ",").split(",") if h.strip())
-        self.group = str(parse_group(group))
-        self.sparsity = check_sparsity(float(sparsity), None if self.group == "global" else self.group)
+        structure = parse_structure(group)  # every granularity of the one group grammar
+        self.group = str(structure)
+        self.sparsity = structure.check_sparsity(float(sparsity))
         if layers not in ("hidden", "all"):
             raise ValueError("layers must be 'hidden' (all but the classifier) or 'all'")
         bad = [o for o in operands if o not in ALL_OPERANDS]
@@ -92,10 +93,9 @@ class MLPPruneTask(Task):
     @contextlib.contextmanager
     def _masked(self, scores: dict[str, torch.Tensor]) -> Iterator[torch.nn.Module]:
         """The model with masks from per-layer scores applied; weights restored afterwards."""
-        if self.group == "global":
-            masks = global_keep_masks(scores, self.sparsity)
-        else:
-            masks = {n: keep_mask(s, self.sparsity, self.group) for n, s in scores.items()}
+        if parse_structure(self.group).granularity.kind not in ("element", "nm"):  # groups tile the whole weight
+            scores = {n: torch.broadcast_to(s, self._linears[n].weight.shape) for n, s in scores.items()}
+        masks = keep_masks(scores, self.sparsity, self.group)
         weights = {n: self._linears[n].weight for n in masks}
         saved = snapshot(weights)
         try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from evaluators.masks import check_sparsity
+
 from .group_masks import SCOPES, global_group_keep_masks, group_keep_mask
 from .spec import Granularity, check_aggregate, parse_granularity
 
@@ -47,6 +49,11 @@ class Structure:
     def is_global(self) -> bool:
         """True when one ranking spans every layer."""
         return self.scope == "global"
+
+    def check_sparsity(self, sparsity: float) -> float:
+        """Sparsity as a float in [0, 1); an N:M structure must be asked for at N/M."""
+        gran = self.granularity
+        return check_sparsity(sparsity, str(gran) if gran.kind == "nm" else None)
 
     def keep_mask(self, scores: Tensor, sparsity: float, kernel_size: tuple[int, int] | None = None,
                   role: str | None = None) -> Tensor:

@@ -8,18 +8,20 @@ from torch import Tensor, nn
 
 from evaluators.base import ScoreError
 from evaluators.failure import check_scores
-from evaluators.masks import global_keep_masks, keep_mask, parse_group
+from evaluators.granularity import keep_masks, parse_structure
 
 ScoreFn = Callable[[Mapping[str, Tensor]], Tensor]
 
 
 def _group_range(scores: Tensor, group: str) -> tuple[Tensor, Tensor]:
     """(min, max) of every comparison group of a layer (NaN propagates into both)."""
-    parsed = parse_group(group)
-    if parsed.kind in ("layer", "global") or scores.dim() < 2:
-        return torch.aminmax(scores.reshape(-1))
-    rows = scores.reshape(-1, parsed.m) if parsed.kind == "nm" else scores
-    return torch.aminmax(rows, dim=1)
+    structure = parse_structure(group)
+    gran = structure.granularity
+    if gran.kind == "nm" and scores.dim() == 2:
+        return torch.aminmax(scores.reshape(-1, gran.b), dim=1)
+    if gran.kind == "element" and structure.scope == "row" and scores.dim() == 2:
+        return torch.aminmax(scores, dim=1)
+    return torch.aminmax(scores.reshape(-1))  # a layer, or groups of several weights: the whole layer
 
 
 def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], group: str) -> dict[str, Tensor]:
@@ -30,9 +32,9 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
         if not isinstance(scores, Tensor) or scores.shape != values["W"].shape:
             raise ScoreError(f"scores of {name} do not have the weight's shape {tuple(values['W'].shape)}")
         low, high = _group_range(scores, group)
-        check_scores(name, scores, low, high, None if group == "global" else group)
+        check_scores(name, scores, low, high, None if parse_structure(group).is_global else group)
         result[name] = scores
-    if group == "global" and result:
+    if parse_structure(group).is_global and result:
         flat = torch.cat([s.reshape(-1) for s in result.values()])
         if bool(flat.max() == flat.min()):
             raise ScoreError("constant scores over all layers")
@@ -40,10 +42,9 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
 
 
 def masks_from_scores(scores: Mapping[str, Tensor], sparsity: float, group: str) -> dict[str, Tensor]:
-    """Keep-masks (True = keep) per layer at a sparsity, one threshold over all layers for "global"."""
-    if parse_group(group).kind == "global":
-        return global_keep_masks(dict(scores), sparsity)
-    return {name: keep_mask(s, sparsity, group) for name, s in scores.items()}
+    """Keep-masks (True = keep) per layer at a sparsity and group (any granularity; one ranking over
+    all layers for a global scope)."""
+    return keep_masks(scores, sparsity, group)
 
 
 @torch.no_grad()

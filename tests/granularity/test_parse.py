@@ -11,7 +11,7 @@ from evaluators.granularity import Granularity, parse_granularity, parse_structu
     ("vector:4", "vector", 1, 4, "vector:4"), ("1x3", "vector", 1, 3, "vector:3"), ("vector", "vector", 0, 0, "vector"),
     ("block:4", "block", 4, 4, "block:4"), ("block:2x8", "block", 2, 8, "block:2x8"), ("4x4", "block", 4, 4, "block:4"),
     ("kernel", "kernel", 0, 0, "kernel"), ("kernel:3", "block", 3, 3, "block:3"),
-    ("filter", "filter", 0, 0, "filter"), ("row", "filter", 0, 0, "filter"), ("neuron", "filter", 0, 0, "filter"),
+    ("filter", "filter", 0, 0, "filter"), ("neuron", "filter", 0, 0, "filter"),
     ("head:64", "head", 64, 0, "head:64"), ("2:4", "nm", 2, 4, "2:4"), (" 4 : 8 ", "nm", 4, 8, "4:8"),
 ])
 def test_parse_granularity(text: str, kind: str, a: int, b: int, canonical: str) -> None:

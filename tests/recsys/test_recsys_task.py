@@ -108,3 +108,15 @@ def test_guarded_turns_an_exception_into_a_failed_fitness():
     failed = Fitness.guarded("max", boom, "mul(W, G)")
     assert not failed.ok and failed.value == 0.0 and failed.reason == "KeyError: 'missing operand'"
     assert Fitness.guarded("min", lambda start: Fitness(1.5)).value == 1.5
+
+
+@pytest.mark.parametrize("group", ["filter", "neuron@global", "head:8", "layer"])
+def test_every_granularity_of_the_group_grammar_prunes(task, group):
+    pruned = task.variant(group=group, sparsity=0.5)
+    fit = pruned.score(Metric.parse("mul(abs(W), X)"))
+    assert fit.ok and abs(fit.details["sparsity"] - 0.5) < 0.05, (group, fit)
+
+
+def test_a_group_that_does_not_tile_a_layer_fails_with_the_reason(task):
+    fit = task.variant(group="vector:4", sparsity=0.5).score(Metric.parse("abs(W)"))  # 67 inputs
+    assert not fit.ok and "to split into 1 x 4 groups" in fit.reason
