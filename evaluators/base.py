@@ -66,7 +66,7 @@ class Fitness:
             log.debug("candidate %s failed", what, exc_info=True)
             return cls.failed(direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, **details)
         if fit.ok and not math.isfinite(fit.value):
-            return cls.failed(direction, f"fitness {fit.value} is not finite", fit.wall_s, **fit.details)
+            return cls.failed(direction, f"non-finite fitness {fit.value}", fit.wall_s, **fit.details)
         return fit
 
 

@@ -19,6 +19,7 @@ from evaluators.failure import check_operands, check_scores, restore, snapshot
 from evaluators.digits.model import DigitsConfig, accuracy, load_data, load_or_train, one_thread
 from evaluators.digits.operands import compute_operands, linear_layers
 from evaluators.granularity import keep_masks, parse_structure
+from evaluators.masks import global_keep_masks, keep_mask
 from primitives.compile import compile_metric
 from primitives.metric import Metric
 
@@ -93,9 +94,13 @@ class MLPPruneTask(Task):
     @contextlib.contextmanager
     def _masked(self, scores: dict[str, torch.Tensor]) -> Iterator[torch.nn.Module]:
         """The model with masks from per-layer scores applied; weights restored afterwards."""
-        if parse_structure(self.group).granularity.kind not in ("element", "nm"):  # groups tile the whole weight
-            scores = {n: torch.broadcast_to(s, self._linears[n].weight.shape) for n, s in scores.items()}
-        masks = keep_masks(scores, self.sparsity, self.group)
+        structure = parse_structure(self.group)
+        if structure.granularity.kind in ("element", "nm"):  # single weights, on the scores' own (broadcast) shape
+            masks = (global_keep_masks(scores, self.sparsity) if structure.is_global
+                     else {n: keep_mask(s, self.sparsity, str(structure)) for n, s in scores.items()})
+        else:  # groups tile the whole weight
+            masks = keep_masks({n: torch.broadcast_to(s, self._linears[n].weight.shape) for n, s in scores.items()},
+                               self.sparsity, self.group)
         weights = {n: self._linears[n].weight for n in masks}
         saved = snapshot(weights)
         try:

@@ -23,7 +23,7 @@ def test_guarded_turns_every_failure_into_a_worst_fitness_with_one_reason() -> N
     fit = Fitness.guarded("max", crash)
     assert (fit.ok, fit.value, fit.reason) == (False, 0.0, "KeyError: 'missing operand'")
     fit = Fitness.guarded("min", lambda start: Fitness(math.nan, True, None, 1.5, {"sparsity": 0.5}))
-    assert not fit.ok and fit.reason == "fitness nan is not finite" and fit.details == {"sparsity": 0.5}
+    assert not fit.ok and fit.reason == "non-finite fitness nan" and fit.details == {"sparsity": 0.5}
     assert Fitness.guarded("max", lambda start: Fitness(0.9)).value == 0.9
 
 
