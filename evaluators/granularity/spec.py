@@ -79,11 +79,11 @@ def parse_granularity(text: str | Granularity) -> Granularity:
     word = re.sub(r"\s+", "", text.lower())
     if word in _ALIASES:
         return Granularity(_ALIASES[word])
-    if (m := _NM.match(word)) is not None:
-        n, mm = int(m.group(1)), int(m.group(2))
-        if not 1 <= n < mm:
-            raise ValueError(f"bad N:M granularity {text!r}: need 1 <= N < M (N pruned out of every M)")
-        return Granularity("nm", n, mm)
+    if _NM.match(word) is not None:
+        from evaluators.masks import parse_group  # N:M is the masks' group, parsed in one place
+
+        group = parse_group(word)
+        return Granularity("nm", group.n, group.m)
     if (m := _TILE.match(word)) is not None:
         a, b = _positive(int(m.group(1)), text), _positive(int(m.group(2)), text)
         return Granularity("vector", 1, b) if a == 1 else Granularity("block", a, b)
