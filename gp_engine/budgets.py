@@ -40,7 +40,7 @@ def budget_label(options: dict[str, Any]) -> str:
 
 
 def reduced_budgets(task: Task, spec: TaskSpec, fractions: Sequence[float],
-                    make_map: Callable[[Task, TaskSpec], "EvalMap"]) -> list[Budget]:
+                    make_map: Callable[[Task | None, TaskSpec], "EvalMap"]) -> list[Budget]:
     """One Budget per fraction of the task's evaluation data, smallest first."""
     from registry import settings_key
 
@@ -60,7 +60,7 @@ def reduced_budgets(task: Task, spec: TaskSpec, fractions: Sequence[float],
     return budgets
 
 
-def _sharing_variant(task: Any, options: dict[str, Any]) -> Any:
+def _sharing_variant(task: Task, options: dict[str, Any]) -> Task | None:
     """The reduced task sharing the full task's prepared state when it can, else None (built anew)."""
     variant = getattr(task, "variant", None)
     if variant is None:
@@ -85,7 +85,7 @@ class RunMaps:
         extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
         return make_map(cfg.map, task, spec, cfg.workers, cfg.timeout_s, **extra)
 
-    def reduced_map(self, variant: Task, spec: TaskSpec) -> "EvalMap":
+    def reduced_map(self, variant: Task | None, spec: TaskSpec) -> "EvalMap":
         """A map for a reduced budget; in-process it scores the variant sharing the prepared task."""
         if self.config.map == "inprocess" and variant is not None:
             self._own.append(make_map("inprocess", variant, spec))
