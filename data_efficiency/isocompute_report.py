@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reporting.figures import finish_panel, panel_row, save_figure
+from reporting.figures import finish_panel, panel_grid, save_figure
 from reporting.seed_summary import mean_std
 
 
@@ -57,7 +57,7 @@ def best_per_budget(agg: Sequence[dict[str, Any]]) -> dict[tuple[str, float], st
 def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     """Validation AUC (± std) against parameter count, one line per budget, one panel per model."""
     models = sorted({e["model"] for e in agg})
-    fig, axes = panel_row(len(models))
+    fig, axes = panel_grid(len(models))
     for ax, model in zip(axes, models):
         for budget in sorted({e["budget"] for e in agg if e["model"] == model}):
             line = [e for e in agg if e["model"] == model and e["budget"] == budget]

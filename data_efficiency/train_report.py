@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reporting.figures import finish_panel, panel_row, save_figure
+from reporting.figures import finish_panel, panel_grid, save_figure
 
 if TYPE_CHECKING:
     from data_efficiency.train_convergence import TrainingConvergence
@@ -78,7 +78,7 @@ def calibration_table(results: Sequence[TrainingConvergence]) -> str:
 def plot(results: Sequence[TrainingConvergence], path: Path) -> Path:
     """Validation AUC (mean, ± std band) against the kept share of rows, one panel per split, points marked."""
     splits = sorted({r.split for r in results})
-    fig, axes = panel_row(len(splits))
+    fig, axes = panel_grid(len(splits))
     for ax, split in zip(axes, splits):
         for res in (r for r in results if r.split == split):
             s = res.summary()

@@ -80,7 +80,7 @@ class Task(ABC):
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "Task":
-        """Build from plain options (a config file's [task_options], ``--task-option``); an unknown or
+        """Build from plain options (a config file's [task_options], ``-o/--option``); an unknown or
         unusable option raises ValueError naming the task."""
         options = dict(options)
         if cls.config_class is not None:

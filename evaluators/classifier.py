@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from evaluators.files import umask_mode
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "METRICFORGE_CACHE"
@@ -108,6 +110,7 @@ def load_or_train(path: Path, build: Callable[[], M], train: Callable[[], M]) ->
     model = train()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    umask_mode(fd)
     os.close(fd)
     try:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)

@@ -4,16 +4,20 @@
 mirrors ``prune.l1_unstructured``: it reparametrises ``linear.weight`` as ``weight_orig *
 weight_mask``, and ``prune.remove(linear, "weight")`` makes the pruning permanent.
 
-The metric sees ``{"W": weight, **operands}`` (W: the raw weight, out x in) and its scores are
-broadcast to the weight's shape; the lowest ``amount`` of every comparison group
-(``evaluators.masks``) are pruned. Only 2-D weights, pruned once: to prune a parameter again,
-``prune.remove`` it first (torch's container would hand the method a flat slice of the weight,
-on which rows and operands lose their meaning).
+The metric is a formula, a built-in name, a ``Metric`` or a registry row (anything with a
+``canonical`` formula, such as ``Registry.get_metric(...)`` or a leaderboard entry). It sees
+``{"W": weight, **operands}`` (W: the raw weight, out x in; a Conv2d weight K x C x R x S as K x
+(C*R*S), the layout of ``evaluators.adapters.collect_operands``) and its scores are broadcast to
+that shape; the lowest ``amount`` of every comparison group (``evaluators.masks``) are pruned.
+Linear and Conv2d weights, pruned once: to prune a parameter again, ``prune.remove`` it first
+(torch's container would hand the method a flat slice of the weight, on which rows and operands
+lose their meaning).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any, Union
 
 import torch
 from torch import Tensor, nn
@@ -22,24 +26,29 @@ from torch.nn.utils import prune
 from evaluators.masks import Group, check_sparsity, keep_mask, parse_group
 from primitives.compile import compile_metric
 from primitives.metric import Metric
+from primitives.reference import StoredMetric
 from primitives.reference import resolve_metric as resolve_reference
 
-__all__ = ["MetricPruning", "metric_prune", "resolve_metric"]
+__all__ = ["MetricLike", "MetricPruning", "metric_prune", "resolve_metric"]
 
 
-def resolve_metric(metric: Metric | str) -> Metric:
-    """A Metric as given, a built-in by name ("wanda"), or the parse of a formula ("mul(abs(W), X)")."""
+MetricLike = Union[Metric, str, StoredMetric, Mapping[str, Any]]
+
+
+def resolve_metric(metric: MetricLike) -> Metric:
+    """A Metric as given, a built-in by name ("wanda"), the parse of a formula ("mul(abs(W), X)"),
+    or the metric of a registry row (``primitives.reference``, the one resolver)."""
     return resolve_reference(metric)
 
 
 class MetricPruning(prune.BasePruningMethod):
-    """Prune the lowest-scoring ``amount`` of each group of a 2-D weight, scored by a metric."""
+    """Prune the lowest-scoring ``amount`` of each group of a Linear or Conv2d weight, scored by a metric."""
 
     PRUNING_TYPE = "unstructured"
 
     def __init__(
         self,
-        metric: Metric | str,
+        metric: MetricLike,
         amount: float = 0.5,
         group: str | Group = "row",
         operands: Mapping[str, Tensor] | None = None,
@@ -63,12 +72,13 @@ class MetricPruning(prune.BasePruningMethod):
         self._fn: Callable[[Mapping[str, Tensor]], Tensor] = compile_metric(self.metric)
 
     def scores(self, t: Tensor) -> Tensor:
-        """The metric's scores of weight t, broadcast to t's shape."""
-        if t.dim() != 2:
+        """The metric's scores of weight t (a conv weight flattened to K x C*R*S), in that 2-D shape."""
+        if t.dim() not in (2, 4):
             raise ValueError(
-                f"MetricPruning needs the whole 2-D weight (out x in), got shape {tuple(t.shape)}; "
-                "a parameter that is already pruned must be prune.remove()d before pruning it again"
+                f"MetricPruning needs a whole 2-D Linear (out x in) or 4-D Conv2d (K x C x R x S) weight, got shape "
+                f"{tuple(t.shape)}; a parameter that is already pruned must be prune.remove()d before pruning it again"
             )
+        t = t.reshape(t.shape[0], -1)
         with torch.no_grad():
             values = {"W": t.detach(), **{k: v.detach().to(t.device) for k, v in self.operands.items()}}
             scores = self._fn(values)
@@ -82,7 +92,7 @@ class MetricPruning(prune.BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """The default mask with the lowest-scoring weights of every group set to zero."""
-        keep = keep_mask(self.scores(t), self.amount, self.group)
+        keep = keep_mask(self.scores(t), self.amount, self.group).reshape(t.shape)
         return default_mask * keep.to(dtype=default_mask.dtype, device=default_mask.device)
 
     @classmethod
@@ -90,7 +100,7 @@ class MetricPruning(prune.BasePruningMethod):
         cls,
         module: nn.Module,
         name: str,
-        metric: Metric | str,
+        metric: MetricLike,
         amount: float = 0.5,
         group: str | Group = "row",
         operands: Mapping[str, Tensor] | None = None,
@@ -102,7 +112,7 @@ class MetricPruning(prune.BasePruningMethod):
 def metric_prune(
     module: nn.Module,
     name: str = "weight",
-    metric: Metric | str = "magnitude",
+    metric: MetricLike = "magnitude",
     amount: float = 0.5,
     group: str | Group = "row",
     operands: Mapping[str, Tensor] | None = None,

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from evaluators.files import umask_mode
+
 CHECKPOINT_FORMAT = "metricforge.gp-checkpoint/1"
 
 
@@ -29,6 +31,7 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask_mode(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)

@@ -14,6 +14,7 @@ else:  # pragma: no cover
 
 DEDUP_MODES = ("auto", "hash", "rank")
 MAP_KINDS = ("inprocess", "pool", "ray")
+MUTATIONS = ("uniform", "node", "shrink", "insert")
 
 
 class ConfigError(ValueError):
@@ -60,27 +61,25 @@ class SearchConfig:
         if self.operators is not None:
             self.operators = tuple(self.operators)
         self.task_options = dict(self.task_options)
-        if self.population < 2:
-            raise ConfigError("population must be at least 2")
-        if self.generations < 0:
-            raise ConfigError("generations must be >= 0")
-        if not 0 <= self.elite < self.population:
-            raise ConfigError("elite must be in [0, population)")
-        if not (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1):
-            raise ConfigError("cxpb and mutpb must be probabilities")
-        if self.tournament < 1:
-            raise ConfigError("tournament must be >= 1")
-        if not 0 <= self.init_min_height <= self.init_max_height <= self.max_height:
-            raise ConfigError("need 0 <= init_min_height <= init_max_height <= max_height")
-        if self.dedup not in DEDUP_MODES:
-            raise ConfigError(f"dedup must be one of {DEDUP_MODES}")
-        if self.map not in MAP_KINDS:
-            raise ConfigError(f"map must be one of {MAP_KINDS}")
-        bad = set(self.mutations) - {"uniform", "node", "shrink", "insert"}
-        if bad or not self.mutations:
-            raise ConfigError(f"unknown mutations {sorted(bad)}; use uniform, node, shrink, insert")
-        if self.workers < 1:
-            raise ConfigError("workers must be >= 1")
+        checks = (
+            (self.population >= 2, "population", "at least 2"),
+            (self.generations >= 0, "generations", "0 or more"),
+            (0 <= self.elite < self.population, "elite", f"in [0, population = {self.population})"),
+            (0 <= self.cxpb <= 1, "cxpb", "a probability in [0, 1]"),
+            (0 <= self.mutpb <= 1, "mutpb", "a probability in [0, 1]"),
+            (self.tournament >= 1, "tournament", "1 or more"),
+            (0 <= self.init_min_height <= self.init_max_height, "init_min_height",
+             f"in [0, init_max_height = {self.init_max_height}]"),
+            (self.init_max_height <= self.max_height, "init_max_height", f"at most max_height = {self.max_height}"),
+            (self.dedup in DEDUP_MODES, "dedup", f"one of {', '.join(DEDUP_MODES)}"),
+            (self.map in MAP_KINDS, "map", f"one of {', '.join(MAP_KINDS)}"),
+            (bool(self.mutations) and set(self.mutations) <= set(MUTATIONS), "mutations",
+             f"a non-empty list of {', '.join(MUTATIONS)}"),
+            (self.workers >= 1, "workers", "1 or more"),
+        )
+        for ok, name, allowed in checks:
+            if not ok:
+                raise ConfigError(f"search setting {name} = {getattr(self, name)!r}: must be {allowed}")
         self._check_fidelity()
 
     def _check_fidelity(self) -> None:
@@ -88,12 +87,13 @@ class SearchConfig:
         try:
             self.fidelity = tuple(float(f) for f in self.fidelity)
         except (TypeError, ValueError):
-            raise ConfigError(f"fidelity must be a list of fractions, got {self.fidelity!r}") from None
+            raise ConfigError(f"search setting fidelity = {self.fidelity!r}: must be a list of fractions") from None
         if any(not 0 < f < 1 for f in self.fidelity) or list(self.fidelity) != sorted(set(self.fidelity)):
-            raise ConfigError(f"fidelity must be increasing fractions in (0, 1) of the task's budget, "
-                              f"got {list(self.fidelity)}")
+            raise ConfigError(f"search setting fidelity = {list(self.fidelity)}: must be increasing fractions "
+                              "in (0, 1) of the task's budget")
         if not float(self.eta) > 1:
-            raise ConfigError(f"eta must be > 1 (the best 1/eta of a budget are promoted), got {self.eta}")
+            raise ConfigError(f"search setting eta = {self.eta!r}: must be > 1 (the best 1/eta of a budget "
+                              "are promoted)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -101,14 +101,12 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SearchConfig":
-        """Build from a mapping; unknown keys are an error naming them."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown search settings {unknown}; known: {', '.join(sorted(known))}")
+        """Build from a mapping; an unknown key or a value of the wrong type is a ConfigError naming it."""
+        from gp_engine.validation import SettingsError, validate_settings
+
         try:
-            return cls(**dict(data))
-        except TypeError as exc:
+            return cls(**validate_settings(cls, data, "search setting"))
+        except SettingsError as exc:
             raise ConfigError(str(exc)) from None
 
     def replace(self, **changes: Any) -> "SearchConfig":

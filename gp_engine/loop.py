@@ -23,6 +23,7 @@ from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
 from gp_engine.fidelity import selection_values
+from gp_engine.history import PROGRESS_FILES
 from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
 from gp_engine.progress import Progress
@@ -201,6 +202,7 @@ class Search:
                                  time.perf_counter() - start, self.task.direction)
         self.progress.record(generation, counts, stats)
         self._checkpoint()
+        self._write_progress()
         log.info("gen %d/%d best %.6g %s | evaluated %d (%.3g s each), skipped %d (cache %d, registry %d), "
                  "failed %d, invalid %d", generation, self.config.generations, stats["best"],
                  stats["best_canonical"], counts.evaluated, stats["s_per_eval"],
@@ -208,6 +210,16 @@ class Search:
                  counts.skipped_registry, counts.failed, counts.invalid)
         if on_generation is not None:
             on_generation(stats)
+
+    def _write_progress(self) -> None:
+        """history.csv, the equations table and the two plots, current to this generation."""
+        from gp_engine.history import write_progress
+
+        try:
+            write_progress(self.dir.results, self.registry, self.run_id, self.cache, self.task.direction,
+                           self.history, self.settings_key, self.task.operands)
+        except (OSError, ValueError, ImportError) as exc:  # a report must never stop a search
+            log.warning("could not write the run's history and plots: %s", exc)
 
     def _checkpoint(self) -> None:
         """Write the whole state atomically (JSON only)."""
@@ -236,6 +248,7 @@ class Search:
                    "settings_key": self.settings_key, "counters": self.counters, "registry": self.registry.url,
                    "budget_counts": self.budget_counts}
         paths = write_results(self.dir.results, entries, direction, self.config.hall_of_fame, summary)
+        paths.update({name: self.dir.results / name for name in PROGRESS_FILES if (self.dir.results / name).exists()})
         return SearchResult(self.run_id, self.dir.path, self.generation, self.counters,
                             hall_of_fame(entries, direction, self.config.hall_of_fame),
                             pareto_front(entries, direction), paths, self.settings_key, self.registry.url)

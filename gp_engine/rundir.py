@@ -1,12 +1,14 @@
 """The layout of a run directory and the checkpoint document."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from gp_engine.checkpoint import CHECKPOINT_FORMAT, CheckpointError, read_json, write_json_atomic
 from gp_engine.config import SearchConfig
@@ -85,3 +87,20 @@ class RunDir:
         run_id = str(old["run_id"])
         self.write_config({**old, **record, "run_id": run_id, "search": config.to_dict()})
         return run_id
+
+
+@contextlib.contextmanager
+def discarded_if_unstarted(path: str | Path) -> Iterator[None]:
+    """Remove a run folder this block created when the block fails before the first checkpoint.
+
+    A start that fails (bad task option, missing extra, unreadable model, interrupted model load)
+    leaves nothing behind, so rerunning the fixed command is a fresh start, not a broken resume.
+    """
+    path = Path(path)
+    existed = path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and path.is_dir() and not RunDir(path).checkpoint.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        raise

@@ -1,6 +1,7 @@
 """Pieces of the loop's state: the dedup mode, per-generation stats, population restore, results."""
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -53,6 +54,7 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
         "best_hash": best.hash if best else None,
         "best_canonical": best.canonical if best else None,
         "mean": encode_float(sum(e.value for e in ok) / len(ok)) if ok else None,
+        "median": encode_float(statistics.median(e.value for e in ok)) if ok else None,
         "unique": len({ind.key for ind in population}),
         "evaluated": counts.evaluated, "skipped_cache": counts.skipped_cache,
         "skipped_registry": counts.skipped_registry, "failed": counts.failed, "invalid": counts.invalid,

@@ -14,19 +14,20 @@ from typing import List, Optional
 import typer
 
 from metricforge.cli_lists import floats, ints
+from metricforge.options import config_option, option_option, out_option, registry_option
 
 log = logging.getLogger("metricforge.converge")
 
 
 def _task(task: str, config: Optional[Path], options: list[str]):
-    """The task with its options: defaults < config file's task options < -o flags."""
-    from gp_engine.config import load_toml
+    """The task with its options: defaults < config file's task options < -o flags (all checked)."""
     from evaluators.tasks import TaskSpec, build_task
-    from metricforge.cli_search import parse_option
+    from metricforge.options import check_task_options, parse_options, read_config
 
-    data = load_toml(config) if config else {}
+    data = read_config(config)
     merged = dict(data.get("task_options", {}) or {})
-    merged.update(parse_option(t) for t in options)
+    merged.update(parse_options(options))
+    merged = check_task_options(task, merged)
     return TaskSpec(task, merged), build_task(TaskSpec(task, merged))
 
 
@@ -89,14 +90,12 @@ def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
 
 def converge(
     task: str = typer.Option(..., help="llm-prune or mlp-prune (evaluation data), recsys-train (training data)."),
-    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False,
-                                          help="Search config TOML: its [task_options] set the task."),
-    task_option: Optional[List[str]] = typer.Option(None, "--task-option", "-o", help="key=value (repeatable)."),
+    config: Optional[Path] = config_option("Search config TOML: its [task_options] set the task."),
+    task_option: Optional[List[str]] = option_option(),
     metric: Optional[List[str]] = typer.Option(None, "--metric", "-m",
                                                help="Built-in name, registry name/hash or formula (repeatable) "
                                                     "[default: every built-in]."),
-    registry: Optional[str] = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                                           help="Registry to resolve names and to take --top/--spread metrics from."),
+    registry: Optional[str] = registry_option("Registry to resolve names and to take --top/--spread metrics from."),
     top: int = typer.Option(0, help="Add the best N metrics of the registry's leaderboard for these settings."),
     spread: int = typer.Option(0, help="Add N metrics spread evenly down the rest of that leaderboard."),
     budgets: Optional[str] = typer.Option(None, help="Evaluation budgets in units, e.g. 1,2,4,8 [default: powers of 2]."),
@@ -114,7 +113,7 @@ def converge(
     strategy: str = typer.Option("uniform", help="recsys-train: uniform, negatives or time-decay."),
     model: str = typer.Option("deepfm", help="recsys-train: deepfm or dlrm."),
     tolerance: float = typer.Option(0.002, help="recsys-train: AUC gain that still counts as improving."),
-    out: Path = typer.Option(Path("convergence"), "--out", help="Output folder."),
+    out: Path = out_option(Path("convergence"), "Output folder."),
 ) -> None:
     """Find how much evaluation, calibration or training data a task needs before results stop changing."""
     out.mkdir(parents=True, exist_ok=True)

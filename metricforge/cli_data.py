@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from metricforge.cli_lists import floats, ints, names
+from metricforge.options import out_option
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,7 @@ def downsample(strategies: str = typer.Option("uniform,negatives,time-decay",
                                              help="Keep rates, each in (0, 1] (negatives: rate of the negatives)."),
                seeds: str = typer.Option("0,1,2", help="Comma-separated seeds (split, sample, init, batch order)."),
                model: str = typer.Option("deepfm", help="deepfm or dlrm."),
-               out: Path = typer.Option(Path("runs/downsample"), "--out", "-o",
-                                        help="Folder for training_convergence.md/.png/.json."),
+               out: Path = out_option(Path("runs/downsample"), "Folder for training_convergence.md/.png/.json."),
                split: Optional[str] = typer.Option(None, help="random or time [default: time for time-decay, "
                                                               "random otherwise]."),
                epochs: int = typer.Option(4, help="Optimizer steps of every run, in epochs of the full training set."),
@@ -66,8 +66,7 @@ def isocompute(budgets: str = typer.Option("5e9,2e10,8e10", help="Training-compu
                seeds: str = typer.Option("0,1,2", help="Comma-separated seeds (split, sample, init, batch order)."),
                model: str = typer.Option("deepfm", help="deepfm or dlrm."),
                split: str = typer.Option("random", help="random or time."),
-               out: Path = typer.Option(Path("runs/isocompute"), "--out", "-o",
-                                        help="Folder for isocompute.md/.png/.json."),
+               out: Path = out_option(Path("runs/isocompute"), "Folder for isocompute.md/.png/.json."),
                ) -> None:
     """Model size x training data at fixed training compute: AUC of each size at each budget."""
     from data_efficiency.isocompute import isocompute as sweep, parse_size

@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from metricforge.cli_lists import floats, names
+from metricforge.options import option_option, out_option, registry_option
 
 DEFAULT_GRANULARITIES = {"cnn-prune": "element,vector,kernel,filter",
                          "llm-prune": "element,vector:4,2:4,block:4,filter,head"}
@@ -27,9 +28,10 @@ def granularity(
     llm_eval_tokens: int = typer.Option(8192, help="llm-prune: evaluation tokens."),
     llm_calib_windows: int = typer.Option(16, help="llm-prune: calibration windows of 512 tokens."),
     llm_dtype: str = typer.Option("auto", help="llm-prune: auto, bf16 or float32."),
-    out: Path = typer.Option(Path("runs/granularity"), "--out", "-o", help="Folder for results.json/.md and plots."),
-    registry: Optional[str] = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                                           help="Registry URL or SQLite path to look metrics up in."),
+    out: Path = out_option(Path("runs/granularity"), "Folder for results.json/.md and plots."),
+    registry: Optional[str] = registry_option("Registry URL or SQLite path to look metrics up in."),
+    option: Optional[List[str]] = option_option("llm-prune task option KEY=VALUE (repeatable), e.g. "
+                                                "-o calib_source=fortunes; overrides the --llm-* flags."),
 ) -> None:
     """Prune with a metric at each granularity and sparsity; report quality, bytes and index counts."""
     from model_compression.granularity.report import markdown, write_results
@@ -39,7 +41,13 @@ def granularity(
     if task not in DEFAULT_GRANULARITIES:
         raise ValueError(f"--task must be cnn-prune or llm-prune, got {task!r}")
     grans = names(granularities or DEFAULT_GRANULARITIES[task], "--granularities")
-    llm = {"eval_tokens": llm_eval_tokens, "calib_windows": llm_calib_windows, "dtype": llm_dtype}
+    from metricforge.options import check_task_options, parse_options
+
+    options = parse_options(option)
+    if options and task != "llm-prune":
+        raise ValueError(f"-o sets llm-prune task options; {task} takes its settings from the flags")
+    llm = check_task_options("llm-prune", {"eval_tokens": llm_eval_tokens, "calib_windows": llm_calib_windows,
+                                           "dtype": llm_dtype, **options}) if task == "llm-prune" else {}
     cfg = StudyConfig(task=task, granularities=grans, sparsities=floats(sparsities, "--sparsities"),
                       aggregate=aggregate, fine_tune_steps=fine_tune_steps, layers=layers,
                       llm=llm if task == "llm-prune" else {})

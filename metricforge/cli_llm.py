@@ -10,45 +10,78 @@ from typing import List, Optional
 import typer
 
 from metricforge.metrics import resolve_metric
+from metricforge.options import option_option, out_option, registry_option
 from metricforge.output import print_json, print_table
 
 log = logging.getLogger("metricforge.llm")
 
-RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                              help="Registry URL or SQLite path [default: ./metricforge.db].")
-TaskOptions = typer.Option([], "--task-option", "-o", help="Task setting as key=value (repeatable), e.g. -o eval_tokens=4096.")
+RegistryOption = registry_option()
+TaskOptions = option_option()
 
 
-def _task(name: str, sparsity: Optional[float], group: Optional[str], options: List[str]):
+def _task(name: str, sparsity: Optional[float], group: Optional[str], options: Optional[List[str]]):
+    """The task with its -o options and flags, every option checked before anything is loaded."""
     from evaluators.tasks import TaskSpec, build_task
-    from metricforge.cli_search import parse_option
+    from metricforge.options import check_task_options, parse_options
 
-    settings = dict(parse_option(o) for o in options)
+    settings = parse_options(options)
     settings.update({k: v for k, v in {"sparsity": sparsity, "group": group}.items() if v is not None})
-    return build_task(TaskSpec(name, settings))
+    return build_task(TaskSpec(name, check_task_options(name, settings)))
+
+
+METHODS = ("metric", "sparsegpt", "owl", "dsnot")
+
+
+def _prune_in_place(task, method: str, chosen, variant: Optional[str]) -> tuple[int, int]:
+    """Prune the prepared task's model in place with a method; (pruned, total)."""
+    if method == "sparsegpt":
+        return task.apply_sparsegpt(variant)
+    if method == "metric":
+        return task.apply(chosen)
+    from evaluators.llm.recipe.recipe import Recipe, apply_recipe
+
+    return apply_recipe(task, chosen, Recipe(allocation="owl") if method == "owl" else Recipe(post="dsnot"))
 
 
 def prune_command(
-    metric: str = typer.Argument(..., help="Built-in name, formula, or registry name/hash."),
-    output: Path = typer.Option(..., "--output", "-O", help="Folder for the pruned model (Hugging Face format)."),
+    metric: str = typer.Argument("wanda", help="Built-in name, formula, or registry name/hash (the score of "
+                                               "metric, owl and dsnot; sparsegpt uses its own)."),
+    output: Path = out_option(..., "Folder for the pruned model (Hugging Face format)."),
     sparsity: float = typer.Option(0.5, help="Fraction of weights to prune."),
     group: str = typer.Option("row", help="Comparison group: row, layer, global, 2:4, 4:8."),
+    method: str = typer.Option("metric", "--method", help="metric (masks only), sparsegpt (masks and OBS weight "
+                                                          "update), owl (OWL layer sparsities), dsnot (DSnoT swaps)."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="SparseGPT mask: block (one threshold per "
+                                          "128 columns) or row (per row inside each block) [default: row for "
+                                          "group row, else block]."),
     evaluate: bool = typer.Option(True, help="Also report the pruned model's perplexity."),
     task_options: List[str] = TaskOptions, registry: Optional[str] = RegistryOption,
 ) -> None:
-    """Prune the LLM with a metric at a sparsity and save the pruned model."""
+    """Prune the LLM with a metric or method at a sparsity and save the pruned model."""
+    from evaluators.progress import stage
+
+    if method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if variant is not None and method != "sparsegpt":
+        raise ValueError("--variant applies to --method sparsegpt only")
     chosen = resolve_metric(metric, registry)
     task = _task("llm-prune", sparsity, group, task_options)
-    log.info("preparing %s (model, calibration, operands)", task.config.model)
+    log.info("pruning %s with %s: operands %s", task.config.model, chosen.canonical,
+             ", ".join(chosen.operands) or "none")
     task.prepare()
-    pruned, total = task.apply(chosen)
-    info = {"metric": chosen.canonical, "hash": chosen.hash, "settings": task.settings(),
-            "achieved_sparsity": pruned / max(total, 1)}
+    with stage(f"pruning with {method if method == 'sparsegpt' else chosen.canonical}"):
+        pruned, total = _prune_in_place(task, method, chosen, variant)
+    info = {"method": method, "settings": task.settings(), "achieved_sparsity": pruned / max(total, 1)}
+    if method == "sparsegpt":
+        info["variant"] = variant or ("row" if task.config.structure.scope == "row" else "block")
+    else:
+        info.update({"metric": chosen.canonical, "hash": chosen.hash})
     if evaluate:
         info["perplexity"] = task.perplexity()
     output.mkdir(parents=True, exist_ok=True)
-    task.state.model.save_pretrained(output)
-    task.state.tokenizer.save_pretrained(output)
+    with stage(f"saving the pruned model to {output}"):
+        task.state.model.save_pretrained(output)
+        task.state.tokenizer.save_pretrained(output)
     (output / "metricforge.json").write_text(json.dumps(info, indent=2, default=str))
     print(json.dumps({k: v for k, v in info.items() if k != "settings"}, indent=2))
     print(f"pruned model saved to {output}")

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from metricforge.cli_lists import floats, ints
+from metricforge.options import option_option, out_option, registry_option
 
 
 def lth(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
@@ -14,9 +15,10 @@ def lth(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
         sparsities: str = typer.Option("0.5,0.8,0.9,0.95", help="Target sparsities of the MLP weights."),
         kd: bool = typer.Option(True, "--kd/--no-kd", help="Also run IMP with distillation from the dense teacher."),
         seeds: str = typer.Option("0", help="Comma-separated seeds (data split, init, batch order)."),
-        registry: Optional[str] = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                                               help="Registry URL or SQLite path to look the metric up in."),
-        out: Path = typer.Option(Path("runs/lth"), "--out", "-o", help="Folder for results.json/.md and the plot."),
+        registry: Optional[str] = registry_option("Registry URL or SQLite path to look the metric up in."),
+        out: Path = out_option(Path("runs/lth"), "Folder for results.json/.md and the plot."),
+        option: Optional[List[str]] = option_option("Study setting KEY=VALUE (repeatable), any field of the "
+                                                    "LTH config, e.g. -o rewind_step=20; overrides the flags."),
         scope: str = typer.Option("global", help="Comparison group of each pruning level: global, layer or row."),
         fraction: float = typer.Option(0.2, help="Fraction of the remaining weights pruned per level."),
         rewind_step: int = typer.Option(40, help="Step of the dense run that survivors are rewound to."),
@@ -30,16 +32,20 @@ def lth(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
         embeddings: bool = typer.Option(False, "--embeddings/--no-embeddings", help="Prune embedding tables too."),
         ) -> None:
     """Iterative pruning with rewinding (+ KD) vs one-shot and random re-init, on MovieLens-100k."""
+    import dataclasses
     import logging
 
     from model_compression.lth.experiment import LTHConfig, run_lth
     from model_compression.lth.report import aggregate, markdown_table, write_results
     from model_compression.lth.resolve import resolve_metric_ref
+    from metricforge.options import check_fields, parse_options
 
+    extra = check_fields(LTHConfig, parse_options(option), "lth setting")
     cfg = LTHConfig(model=model, sparsities=floats(sparsities, "--sparsities"),
                     seeds=ints(seeds, "--seeds"), fraction=fraction, scope=scope,
                     rewind_step=rewind_step, kd=kd, alpha=alpha, temperature=temperature, controls=controls,
                     include_embeddings=embeddings, timing=timing, split=split, epochs=epochs)
+    cfg = dataclasses.replace(cfg, **extra)
     chosen = resolve_metric_ref(metric, registry)
     logging.getLogger(__name__).info("metric %s (%s), %d seed(s)", chosen.text, chosen.hash, len(cfg.seeds))
     rows = run_lth(cfg, chosen)

@@ -7,13 +7,13 @@ from typing import Optional
 
 import typer
 
+from metricforge.options import out_option, registry_option
 from metricforge.output import print_json, print_table
 
 registry_app = typer.Typer(help="Query and edit the metric registry (SQLite file or any SQLAlchemy URL).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, rich_markup_mode=None)
 
-RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                              help="Registry URL or SQLite path [default: ./metricforge.db].")
+RegistryOption = registry_option()
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -24,10 +24,9 @@ def _open(url: Optional[str]):
 
 
 def _metric_from_text(formula: str):
-    from primitives.builtins import BUILTINS, builtin
-    from primitives.metric import Metric
+    from primitives.reference import resolve_metric
 
-    return builtin(formula) if formula in BUILTINS else Metric.parse(formula)
+    return resolve_metric(formula)
 
 
 @registry_app.command("add")
@@ -74,14 +73,17 @@ def show(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula
 @registry_app.command("best")
 def best(task: Optional[str] = typer.Option(None, help="Task name, e.g. llm-prune."),
          sparsity: Optional[float] = typer.Option(None), granularity: Optional[str] = typer.Option(None),
-         model: Optional[str] = typer.Option(None), direction: str = typer.Option("min", help="min or max."),
+         model: Optional[str] = typer.Option(None),
+         direction: Optional[str] = typer.Option(None, help="min or max [default: the task's own: max for "
+                                                            "accuracy and AUC, min for perplexity]."),
          limit: int = typer.Option(10), registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
-    """Leaderboard for one task setting (evaluations with different budgets are never mixed)."""
-    if direction not in ("min", "max"):
-        raise ValueError(f"direction must be 'min' or 'max', not {direction!r}")
+    """Leaderboard for one task setting, best first in the task's direction (budgets are never mixed)."""
+    from metricforge.leaderboard import leaderboard_direction
+
     filters = {k: v for k, v in {"sparsity": sparsity, "granularity": granularity, "model": model}.items() if v is not None}
     with _open(registry) as reg:
-        rows = reg.best(task, direction=direction, limit=limit, **filters)
+        direction = leaderboard_direction(reg, task, direction, filters)
+        rows = reg.best(task, direction=direction, limit=limit, **filters) if direction else []
     if as_json:
         return print_json(rows)
     print_table(f"best for {task or 'any task'}", ["rank", "hash", "name", "canonical", "score"],
@@ -91,7 +93,7 @@ def best(task: Optional[str] = typer.Option(None, help="Task name, e.g. llm-prun
 @registry_app.command("export")
 def export_(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula."),
             fmt: str = typer.Option("text", "--format", "-f", help="text, latex, sympy, python or json."),
-            output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+            output: Optional[Path] = out_option(None, "Write to this file instead of stdout."),
             registry: Optional[str] = RegistryOption) -> None:
     """Export a stored metric as text, LaTeX, sympy, Python/torch source or a JSON tree."""
     from primitives.metric import Metric

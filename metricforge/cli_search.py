@@ -8,36 +8,30 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
 
+from metricforge.options import parse_option  # noqa: F401 - part of this module's interface
+from metricforge.options import config_option, option_option, parse_options, read_config, registry_option
+
 log = logging.getLogger("metricforge.search")
 
-RegistryOption = typer.Option(None, "--registry", "-r", envvar="METRICFORGE_REGISTRY",
-                              help="Registry URL or SQLite path [default: ./metricforge.db].")
-
-
-def parse_option(text: str) -> tuple[str, Any]:
-    """``key=value`` with value read as JSON when it parses (numbers, booleans, lists), else text."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise typer.BadParameter(f"expected key=value, got {text!r}")
-    try:
-        value: Any = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
+RegistryOption = registry_option()
 
 
 def resolve_config(config_file: Optional[Path], flags: dict[str, Any], task_options: list[str]):
-    """Defaults < config file < flags; task options merge the same way."""
-    from gp_engine.config import SearchConfig, load_toml
+    """Defaults < config file < flags; task options merge the same way. Every setting and task
+    option is checked (names, types, ranges) before anything is built."""
+    from gp_engine.config import ConfigError, SearchConfig
+    from metricforge.options import check_task_options
 
-    data: dict[str, Any] = load_toml(config_file) if config_file else {}
-    options = dict(data.pop("task_options", {}) or {})
+    data: dict[str, Any] = read_config(config_file)
+    options = data.pop("task_options", {}) or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"task_options = {options!r}: must be a table of task options")
+    options = dict(options)
     granularity = flags.pop("granularity", None)
     if granularity is not None:
         if flags.get("group") is not None and flags["group"] != granularity:
@@ -48,10 +42,12 @@ def resolve_config(config_file: Optional[Path], flags: dict[str, Any], task_opti
         if flags.get(name) is not None:
             options[name] = flags.pop(name)
         flags.pop(name, None)
-    options.update(parse_option(t) for t in task_options)
+    options.update(parse_options(task_options))
     data.update({k: v for k, v in flags.items() if v is not None})
     data["task_options"] = options
-    return SearchConfig.from_dict(data)
+    config = SearchConfig.from_dict(data)
+    config.task_options = check_task_options(config.task, config.task_options)
+    return config
 
 
 def default_run_name(config: Any) -> str:
@@ -60,54 +56,49 @@ def default_run_name(config: Any) -> str:
     return f"{config.task}-seed{config.seed}-{hashlib.sha256(ident.encode()).hexdigest()[:8]}"
 
 
-def _progress(total: int):
-    """A rich progress bar on a terminal; None in pipes and logs (the logger prints lines)."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("[bold]gen"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.description}"),
-                    TimeElapsedColumn(), console=Console(stderr=True), transient=False)
-
-
 def _execute(search: Any) -> None:
-    """Run with a log file in the run folder and progress output, then print the results."""
+    """Run with a log file in the run folder and a generation bar (with ETA), then print the results."""
+    from evaluators.progress import stage
+
     handler = logging.FileHandler(search.dir.log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     watched = [logging.getLogger(n) for n in ("gp_engine", "evaluators", "metricforge")]
     for lg in watched:
         lg.addHandler(handler)
-    progress = _progress(search.config.generations + 1)
+    from metricforge.report import report_hook
+
+    write_report = report_hook(search)  # report.html after every generation
+
+    def after_generation(stats: dict[str, Any], bar: Any) -> None:
+        write_report(stats)
+        bar.advance()
+
     try:
-        if progress is None:
-            result = search.run()
-        else:
-            with progress:
-                bar = progress.add_task("", total=search.config.generations + 1,
-                                        completed=max(search.generation + 1, 0))
-
-                def update(stats: dict[str, Any]) -> None:
-                    progress.update(bar, completed=stats["generation"] + 1,
-                                    description=f"best {stats['best']} {stats['best_canonical']}")
-
-                result = search.run(on_generation=update)
+        with stage("search generations", search.config.generations + 1) as bar:
+            bar.advance(max(search.generation + 1, 0))
+            result = search.run(on_generation=lambda stats: after_generation(stats, bar))
     finally:
         for lg in watched:
             lg.removeHandler(handler)
         handler.close()
-    _print_result(result)
+    _print_result(result, search.registry)
 
 
-def _print_result(result: Any) -> None:
-    """The best formulas and where everything was stored."""
+def _print_result(result: Any, registry: Any) -> None:
+    """The best formulas, the reasons of failed evaluations and where everything was stored."""
+    from collections import Counter
+
     from metricforge.output import print_table
 
     print_table("best metrics", ["#", "fitness", "complexity", "hash", "canonical"],
                 [(i, e.value, e.complexity, e.hash, e.canonical) for i, e in enumerate(result.hall_of_fame[:5], 1)])
     print_table("Pareto front (fitness vs complexity)", ["complexity", "fitness", "hash", "canonical"],
                 [(e.complexity, e.value, e.hash, e.canonical) for e in result.pareto])
+    reasons = Counter(e.reason or "no reason recorded" for e in registry.evaluations(run_id=result.run_id) if not e.ok)
+    if reasons:
+        print_table("failed evaluations by reason", ["count", "reason"],
+                    [(n, reason) for reason, n in reasons.most_common(10)])
     c = result.counters
     print(f"run {result.run_id} at generation {result.generation}: {c['evaluated']} evaluated, "
           f"{c['skipped_cache'] + c['skipped_registry']} skipped, {c['failed']} failed")
@@ -117,7 +108,7 @@ def _print_result(result: Any) -> None:
 
 def search(
     task: Optional[str] = typer.Option(None, help="Task: llm-prune, mlp-prune (fast digits MLP), cnn-prune or recsys-prune."),
-    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML config file."),
+    config: Optional[Path] = config_option("TOML config file (search settings and a [task_options] table)."),
     population: Optional[int] = typer.Option(None, help="Population size."),
     generations: Optional[int] = typer.Option(None, help="Generations after the initial one."),
     seed: Optional[int] = typer.Option(None, help="Random seed of the search."),
@@ -136,8 +127,7 @@ def search(
     seed_metric: Optional[List[str]] = typer.Option(None, "--seed-metric",
                                                     help="Registry name/hash or formula to seed (repeatable)."),
     dedup: Optional[str] = typer.Option(None, help="auto, hash or rank."),
-    task_option: Optional[List[str]] = typer.Option(None, "--task-option", "-o",
-                                                    help="key=value for the task (repeatable)."),
+    task_option: Optional[List[str]] = option_option(),
     fidelity: Optional[str] = typer.Option(
         None, help="Multi-fidelity: reduced budgets tried first, as fractions of the task's evaluation data "
                    "(e.g. 0.125 or 0.1,0.3); 'none' turns it off."),
@@ -146,7 +136,9 @@ def search(
 ) -> None:
     """Search for metrics; rerunning the same command resumes the run."""
     from gp_engine.loop import Search
+    from gp_engine.rundir import discarded_if_unstarted
     from metricforge.cli_lists import floats
+    from metricforge.options import require_map
 
     fractions = None if fidelity is None else (() if fidelity.strip().lower() == "none"
                                                else tuple(floats(fidelity, "--fidelity")))
@@ -155,26 +147,30 @@ def search(
              "dedup": dedup, "sparsity": sparsity, "group": group, "granularity": granularity,
              "seed_metrics": tuple(seed_metric) if seed_metric else None, "fidelity": fractions, "eta": eta}
     cfg = resolve_config(config, flags, list(task_option or []))
+    require_map(cfg.map)
     name = run or default_run_name(cfg)
     run_dir = runs_dir / name
     log.info("run %s in %s", name, run_dir)
-    with Search(cfg, run_dir, registry=registry, name=name) as job:
-        _execute(job)
+    with discarded_if_unstarted(run_dir):
+        with Search(cfg, run_dir, registry=registry, name=name) as job:
+            _execute(job)
 
 
 def resume(
     run: str = typer.Argument(..., help="Run name (under --runs-dir) or path of a run directory."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of run directories."),
-    registry: Optional[str] = typer.Option(None, "--registry", "-r", help="Registry [default: the run's own]."),
+    registry: Optional[str] = registry_option("Registry [default: the run's own].", envvar=False),
     generations: Optional[int] = typer.Option(None, help="Extend the run to this many generations."),
 ) -> None:
     """Continue a run from its last checkpoint."""
     from gp_engine.loop import Search
+    from metricforge.options import require_map
 
     path = Path(run) if Path(run).is_dir() else runs_dir / run
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no run directory {path} (looked for {path / 'config.json'})")
     with Search.resume(path, registry=registry, generations=generations) as job:
+        require_map(job.config.map)
         _execute(job)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterator, List, Optional
 import typer
 
 from metricforge.cli_search import RegistryOption
+from metricforge.options import config_option, option_option, out_option
 
 log = logging.getLogger("metricforge.tune")
 QUIET = ("gp_engine.loop", "gp_engine.seeding", "gp_engine.scoring", "evaluators")
@@ -53,9 +54,8 @@ def _quiet_searches() -> Iterator[None]:
 
 def tune(
     task: Optional[str] = typer.Option(None, help="Task: mlp-prune (fast digits MLP), cnn-prune, llm-prune, ..."),
-    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False,
-                                          help="TOML search config: the base settings of every trial."),
-    task_option: Optional[List[str]] = typer.Option(None, "--task-option", "-o", help="key=value for the task (repeatable)."),
+    config: Optional[Path] = config_option("TOML search config: the base settings of every trial."),
+    task_option: Optional[List[str]] = option_option(),
     trials: int = typer.Option(20, help="Complete or pruned trials the study should have (rerun to resume)."),
     budget: int = typer.Option(200, help="Metrics each search may score (evaluated or found in the registry)."),
     seeds: str = typer.Option("0,1", help="Search seeds of every trial, comma-separated."),
@@ -70,7 +70,7 @@ def tune(
     elite_range: str = typer.Option("0,4", help="lo,hi elite count."),
     pruner: str = typer.Option("median", help="median, halving or none."),
     sampler_seed: int = typer.Option(0, help="Seed of the TPE sampler."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Best settings TOML (default: RUNS_DIR/STUDY/best.toml)."),
+    out: Optional[Path] = out_option(None, "Best settings TOML (default: RUNS_DIR/STUDY/best.toml)."),
 ) -> None:
     """Tune population, crossover/mutation rates, tournament and elite over short searches."""
     from gp_engine.tuning import TuneRequest

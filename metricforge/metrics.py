@@ -1,9 +1,10 @@
 """Resolve what a user typed into a Metric (``registry.lookup``: one order, one default registry)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from primitives.metric import Metric
+if TYPE_CHECKING:
+    from primitives.metric import Metric
 
 
 def resolve_metric(ref: str, registry_url: Optional[str] = None) -> Metric:

@@ -104,11 +104,12 @@ def resolve_key(session: Session, task: str | None, filters: dict[str, Any]) -> 
     return keys[0] if keys else None
 
 
-def leaderboard(session: Session, key: str, task: str | None, direction: str,
+def leaderboard(session: Session, key: str, task: str | None, direction: str | None,
                 limit: int | None) -> list[LeaderboardEntry]:
     """Each metric's best successful score under one settings key, best first."""
     if direction not in ("min", "max"):
-        raise ValueError(f"direction must be 'min' or 'max', not {direction!r}")
+        raise ValueError(f"a leaderboard needs the task's direction, 'min' or 'max' (Task.direction: max for "
+                         f"accuracy and AUC, min for perplexity), not {direction!r}")
     best = (func.min(E.score) if direction == "min" else func.max(E.score)).label("best")
     grouped = select(E.metric_id, best, func.count(E.id).label("n")).where(
         E.settings_key == key, E.ok.is_(True), E.score.is_not(None))

@@ -121,9 +121,11 @@ class Registry:
         return self._read(lambda s: queries.settings_groups(s, {"task": task, **filters}))
 
     def best(self, task: str | None = None, *, settings: Mapping[str, Any] | None = None,
-             key: str | None = None, direction: str = "min", limit: int | None = 10,
+             key: str | None = None, direction: str | None = None, limit: int | None = 10,
              **filters: Any) -> list[LeaderboardEntry]:
-        """Leaderboard of one settings key (given, from settings, or the one the filters match)."""
+        """Leaderboard of one settings key (given, from settings, or the one the filters match), best
+        first in ``direction``: the task's own ("max" for accuracy and AUC, "min" for perplexity,
+        ``Task.direction``). There is no default, so a leaderboard is never silently upside down."""
         if settings is not None:
             key = settings_key(settings)
         if key is None:

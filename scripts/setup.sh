@@ -5,6 +5,10 @@
 #
 #   bash scripts/setup.sh                 # base + torch + postgres + tune extras
 #   EXTRAS=torch,postgres,tune,ray,dev bash scripts/setup.sh
+#
+# Extras: torch (models and tasks), postgres (a PostgreSQL registry), tune (metricforge tune),
+# ray (--map ray), dev (pytest). To add one to an existing setup, rerun with EXTRAS naming it, or
+#   .venv/bin/pip install -e '.[ray]'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

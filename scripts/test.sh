@@ -6,7 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EXTRAS=${EXTRAS:-torch,postgres,tune,ray,dev} bash scripts/setup.sh
+EXTRAS=${EXTRAS:-torch,postgres,tune,ray,adapters,dev} bash scripts/setup.sh
+
+# The run-report test renders report.html in Debian's headless chromium.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; } \
+    || echo "[test] warning: chromium could not be installed; the browser check will skip" >&2
+fi
 
 echo "[test] lint-imports (layer contracts)"
 .venv/bin/lint-imports

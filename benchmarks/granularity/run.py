@@ -67,7 +67,8 @@ def cnn_part(args: argparse.Namespace, metrics: list) -> dict:
                 rows += [{**r, "regime": regime, "seed": seed} for r in result["rows"]]
     means = mean_rows(rows)
     for regime, tag in tags.items():
-        plot({"rows": [r for r in means if r["regime"] == regime]}, args.out, tag)
+        plot({"rows": [r for r in means if r["regime"] == regime],
+              "metrics": [{"name": m.name, "text": m.text, "hash": m.hash} for m in metrics]}, args.out, tag)
     return {"rows": rows, "means": means, "ordering": ordering(means), "index_saving": index_saving(rows),
             "index_saving_regime": rows[0]["regime"] if rows else None, "dense": dense_accuracies(rows)}
 

@@ -1,6 +1,6 @@
 """Published pruning metrics on SmolLM2-135M: perplexity at 50% and 2:4, and the cost of one candidate.
 
-    .venv/bin/python benchmarks/llm_baselines/run.py            # writes results.json and results.md here
+    .venv/bin/python benchmarks/llm_baselines/run.py            # writes results.json and metrics.md here
 
 Every metric is scored per output row; magnitude and RIA also per layer (their papers' group).
 SparseGPT appears twice: its saliency as a metric (no weight update) and the full algorithm
@@ -35,8 +35,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--dtype", default="auto")
     p.add_argument("--out", type=Path, default=HERE)
     p.add_argument("--skip-sparsegpt", action="store_true", help="skip the weight-updating SparseGPT runs")
-    p.add_argument("--cost-only", type=int, default=0, metavar="N",
-                   help="only time N Wanda and magnitude candidates against interleaved evaluations -> cost.json")
     return p.parse_args()
 
 
@@ -58,7 +56,7 @@ def row(method: str, group: str, fit, eval_alone: float) -> dict:
 
 
 def markdown(results: dict) -> str:
-    """results.md: configuration, table and candidate cost."""
+    """metrics.md: configuration, table and candidate cost."""
     lines = ["# LLM pruning baselines: SmolLM2-135M", "", "Configuration:", "", "```json",
              json.dumps(results["settings"], indent=1), "```", "",
              f"Environment: `{json.dumps(results['environment'])}`", "",
@@ -77,29 +75,8 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def cost_only(task, repeats: int, out: Path) -> None:
-    """Time candidates and evaluation-alone passes interleaved; write cost.json."""
-    from primitives.builtins import builtin
-
-    evals, cands = [], {"wanda": [], "magnitude": []}
-    for _ in range(repeats):
-        for name, walls in cands.items():
-            t = time.perf_counter()
-            task.dense_perplexity()
-            evals.append(time.perf_counter() - t)
-            fit = task.score(builtin(name))
-            walls.append({"wall_s": fit.wall_s, "prune_s": fit.details["prune_s"], "eval_s": fit.details["eval_s"]})
-    alone = statistics.median(evals)
-    result = {"settings": task.settings(), "environment": environment(), "eval_alone_runs_s": evals,
-              "candidates": cands, "eval_alone_median_s": alone,
-              "ratio_median": {n: statistics.median(w["wall_s"] for w in ws) / alone for n, ws in cands.items()},
-              "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out / "cost.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps({k: result[k] for k in ("eval_alone_median_s", "ratio_median")}, indent=1))
-
-
 def main() -> None:
-    """Run every baseline and write results.json and results.md."""
+    """Run every baseline and write results.json and metrics.md."""
     from evaluators.llm.task import LLMPruneTask
     from primitives.builtins import NATIVE_GROUP, builtin
 
@@ -109,9 +86,6 @@ def main() -> None:
     start = time.perf_counter()
     task.prepare()
     prepare = {"seconds": time.perf_counter() - start, "cache_hit": task.state.cache_hit}
-    if args.cost_only:
-        cost_only(task, args.cost_only, args.out)
-        return
     eval_runs, rows = [], []
 
     def timed_dense() -> float:
@@ -148,7 +122,7 @@ def main() -> None:
                "cost": cost, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
-    (args.out / "results.md").write_text(markdown(results))
+    (args.out / "metrics.md").write_text(markdown(results))
     print(markdown(results))
 
 

@@ -13,7 +13,10 @@ Modules, one job each:
   operands    W, G, X, Xs, Hd, Y per layer; safetensors cache keyed by model bytes + tokens + settings
   prune       scores -> evaluators.masks -> zero in place; exact restore from a dense copy
   perplexity  exp(mean token NLL) over the evaluation windows
-  sparsegpt   the weight-updating SparseGPT reference
+  sparsegpt   the weight-updating SparseGPT reference (pruned on float32 copies of each block,
+              whatever the model's dtype; masks per 128-column block or per row inside it)
+  recipe/     steps around a metric: OWL's layer allocation, DSnoT's swaps, SparseGPT's OBS
+              update of the kept weights for a given mask
   config/task LLMTaskConfig and LLMPruneTask
 
 Modes. "oneshot": every operand comes from the dense model (computed once, cached). "sequential":

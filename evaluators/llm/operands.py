@@ -9,13 +9,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from evaluators.progress import track
+
 from .blocks import run_block
 from .layers import PrunableLayer, prunable_layers
 from .stats import collecting
 
 log = logging.getLogger(__name__)
 OPERANDS = ("W", "G", "X", "Xs", "Hd", "Y")
-OPERANDS_VERSION = 1
+OPERANDS_VERSION = 2  # 2: one cache file per operand kind
 GRAD_SCALE = 100.0  # GBLM / Pruner-Zero scale the gradient by 100 before squaring
 LayerOperands = dict[str, dict[str, Any]]  # layer name -> operand name -> float32 tensor (no W)
 
@@ -25,10 +27,12 @@ def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, h
     import torch
 
     device = next(model.parameters()).device
+    what = "X, Xs, Y" + (", Hd" if hessian else "")
     with collecting(layers, hessian) as stats, torch.inference_mode():
-        for row in range(windows.shape[0]):
+        for row in track(range(windows.shape[0]), f"operands {what}: calibration windows"):
             model(input_ids=windows[row:row + 1].to(device), use_cache=False)
-    return {name: s.operands() for name, s in stats.items()}
+        items = track(list(stats.items()), "operand Hd: inverse Hessians per layer") if hessian else stats.items()
+        return {name: s.operands() for name, s in items}
 
 
 def block_operands(block: Any, layers: list[PrunableLayer], hiddens: list[Any], kwargs_list: list[dict],
@@ -53,7 +57,7 @@ def gradient_operand(model: Any, windows: Any, dtype: str = "float32") -> dict[s
     acc = {layer.name: torch.zeros(layer.shape, dtype=torch.float32, device=layer.weight.device) for layer in layers}
     device = next(work.parameters()).device
     with torch.enable_grad():
-        for row in range(windows.shape[0]):
+        for row in track(range(windows.shape[0]), "operand G: gradient pass (backward per window)"):
             ids = windows[row:row + 1].to(device)
             work(input_ids=ids, labels=ids, use_cache=False).loss.backward()
             for layer in layers:

@@ -2,18 +2,10 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-
-def _progress(iterable: Any, total: int, desc: str) -> Any:
-    """Wrap in tqdm only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return iterable
-    from tqdm import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, leave=False)
+from evaluators.progress import track
 
 
 def _token_nll(model: Any, ids: Any) -> Any:
@@ -41,7 +33,7 @@ def window_nll_sums(model: Any, windows: Any, batch_size: int | None = None, kno
     sums = [float(v) for v in known[:windows.shape[0]]]
     starts = range(len(sums), windows.shape[0], batch_size)
     with torch.inference_mode():
-        for start in _progress(starts, len(starts), "perplexity"):
+        for start in track(starts, "perplexity: evaluation batches", len(starts)):
             ids = windows[start:start + batch_size].to(device)
             sums.extend(float(v) for v in _token_nll(model, ids).sum(dim=1).cpu())
     return sums

@@ -9,6 +9,7 @@ from evaluators.failure import check_scores
 from evaluators.failure import restore as restore_tensors
 from evaluators.failure import snapshot as snapshot_tensors
 from evaluators.granularity import Structure, global_group_keep_masks, head_role, parse_structure
+from evaluators.progress import track
 
 from .blocks import run_block
 from .layers import PrunableLayer
@@ -106,7 +107,7 @@ def prune_oneshot(fn: ScoreFn, layers: list[PrunableLayer], operands: LayerOpera
     if structure.is_global:
         return apply_masks(layers, global_masks(fn, layers, operands, sparsity, structure))
     pruned = total = 0
-    for layer in layers:  # one layer's scores at a time: memory stays at one layer
+    for layer in track(layers, "scores and masks per layer"):  # one layer's scores at a time: memory stays at one layer
         scores = layer_scores(fn, layer, operands.get(layer.name, {}), structure)
         p, t = apply_masks([layer], {layer.name: layer_mask(scores, layer, sparsity, structure)})
         pruned, total = pruned + p, total + t
@@ -122,7 +123,7 @@ def prune_sequential(fn: ScoreFn, blocks: Any, block_layers: list[list[PrunableL
         raise ValueError(f"group {structure} ranks all layers at once and needs mode 'oneshot'")
     pruned = total = 0
     activation = any(op in needs for op in ("X", "Xs", "Hd", "Y"))
-    for layers in block_layers:
+    for layers in track(block_layers, "pruning block by block"):
         block = blocks[layers[0].block]
         ops = block_operands(block, layers, hiddens, kwargs_list, "Hd" in needs) if activation else {}
         for layer in layers:

@@ -130,23 +130,33 @@ class LLMPruneTask(PreparedTask):
         finally:
             restore(self.state.layers, self.state.dense)
 
-    def sparsegpt_perplexity(self) -> Fitness:
-        """SparseGPT with its weight update (sequential) at this task's sparsity and group; weights restored."""
+    def apply_sparsegpt(self, variant: str | None = None) -> tuple[int, int]:
+        """Prune with SparseGPT and its weight update (sequential, computed in float32) and keep the
+        model pruned (for saving); variant "block" (one threshold per 128 columns, the authors') or
+        "row" (each row inside each block), by default "row" for group row and "block" otherwise."""
         from .sparsegpt import sparsegpt_prune
 
-        cfg = self.config
+        cfg, st = self.config, self.state
         gran = cfg.structure.granularity
         if gran.kind not in ("element", "nm"):
             raise ValueError(f"SparseGPT prunes single weights or N:M, not group {cfg.group!r}")
+        if cfg.structure.is_global:
+            raise ValueError("SparseGPT chooses its mask per 128-column block, not globally")
         group = str(gran) if gran.kind == "nm" else "layer"
-        st = self.state
+        variant = variant or ("row" if cfg.structure.scope == "row" else "block")
+        hiddens, kwargs_list = st.inputs()
+        return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, cfg.sparsity, group, variant)
 
-        def apply() -> tuple[int, int]:
-            hiddens, kwargs_list = st.inputs()
-            return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, cfg.sparsity, group)
+    def sparsegpt_perplexity(self, variant: str | None = None) -> Fitness:
+        """Perplexity after SparseGPT (see apply_sparsegpt) at this task's sparsity and group; weights restored."""
+        return self.score_pruning(lambda: self.apply_sparsegpt(variant), metric=f"sparsegpt (OBS update, {variant or 'auto'})")
 
-        what = "sparsegpt (OBS update)"
-        return Fitness.guarded(self.direction, lambda start: self._run(apply, start, metric=what), what, metric=what)
+    def score_pruning(self, apply: Any, **details: Any) -> Fitness:
+        """Run any pruning callable returning (pruned, total), measure perplexity, restore the dense
+        weights; a failure follows ``Fitness.guarded``'s rule and keeps ``details``."""
+        self.prepare()
+        return Fitness.guarded(self.direction, lambda start: self._run(apply, start, **details),
+                               details.get("metric", "pruning"), **details)
 
     def _apply(self, fn: Any, needs: tuple[str, ...]) -> tuple[int, int]:
         """Zero the pruned weights for the configured mode; (pruned, total)."""
@@ -154,9 +164,10 @@ class LLMPruneTask(PreparedTask):
 
         st, cfg = self.state, self.config
         if cfg.mode == "oneshot":
-            return prune_oneshot(fn, st.layers, st.operands, cfg.sparsity, cfg.structure)
+            return prune_oneshot(fn, st.layers, st.operands_for(needs), cfg.sparsity, cfg.structure)
+        dense = st.operands_for(("G",) if "G" in needs else ())  # the rest is re-measured block by block
         hiddens, kwargs_list = st.inputs()
-        return prune_sequential(fn, st.blocks, st.block_layers, st.operands, hiddens, kwargs_list,
+        return prune_sequential(fn, st.blocks, st.block_layers, dense, hiddens, kwargs_list,
                                 cfg.sparsity, cfg.structure, needs)
 
     def _run(self, apply: Any, start: float, key: tuple | None = None, screened: Screened | None = None,

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from evaluators.files import umask_mode
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "METRICFORGE_CACHE"
@@ -40,6 +42,7 @@ def _atomic_write(path: Path, write: Any) -> None:
     """Call write(tmp_path), then move tmp_path onto path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    umask_mode(fd)
     os.close(fd)
     try:
         write(tmp)

@@ -19,6 +19,12 @@ from evaluators.tasks import TaskSpec, build_task
 from primitives.metric import Metric
 
 log = logging.getLogger(__name__)
+MISSING_RAY = ("the ray map needs the ray extra: pip install -e '.[ray]' "
+               "(or EXTRAS=torch,postgres,tune,ray bash scripts/setup.sh)")
+
+
+class MissingExtraError(ImportError):
+    """An optional engine whose extra is not installed."""
 
 
 class _Scorer:
@@ -41,7 +47,10 @@ class RayMap(EvalMap):
     def __init__(self, spec: TaskSpec, direction: str, workers: int = 2, timeout_s: float | None = None,
                  retries: int = 1, num_gpus: float = 0.0, num_cpus: float = 1.0,
                  address: str | None = None, poll_s: float = 0.2) -> None:
-        import ray
+        try:
+            import ray
+        except ImportError:
+            raise MissingExtraError(MISSING_RAY) from None
 
         self.ray = ray
         if not ray.is_initialized():

@@ -11,7 +11,7 @@ from typing import Any
 
 from evaluators.embedding.cafe.methods import METHODS
 from reporting.seed_summary import mean_std, summarize_seeds
-from reporting.figures import finish_panel, panel_row, save_figure, shared_legend
+from reporting.figures import dense_line, finish_panel, panel_grid, save_figure, shared_legend
 
 KEY = ("model", "variant", "ratio")
 SETTINGS = ("method", "importance", "hot_fraction", "threshold", "decay_every")
@@ -120,14 +120,14 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
     """Test AUC (mean ± std over seeds) against the compression ratio (log axis), one line per method,
     ``full`` as a dashed line, one panel per model."""
     models = sorted({a["model"] for a in agg})
-    fig, axes = panel_row(len(models))
+    fig, axes = panel_grid(len(models))
     for ax, model in zip(axes, models):
         ok = [a for a in agg if a["model"] == model and a["status"] == "ok"]
         for variant in dict.fromkeys(a["variant"] for a in ok):
             mine = [a for a in ok if a["variant"] == variant]
             pts = sorted((a["ratio"], a["auc_mean"], a["auc_std"]) for a in mine)
             if mine[0]["method"] == "full":
-                ax.axhline(pts[0][1], color="black", linestyle="--", label="full (ratio 1)")
+                dense_line(ax, pts[0][1], label="full (ratio 1)")
                 continue
             xs, ys, es = zip(*pts)
             importance = mine[0].get("importance", "grad-norm")

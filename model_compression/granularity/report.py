@@ -59,38 +59,37 @@ def markdown(result: dict[str, Any], title: str = "Granularity study") -> str:
 
 
 def plot(result: dict[str, Any], folder: Path, prefix: str = "") -> list[Path]:
-    """quality_vs_sparsity.png and quality_vs_storage.png, one subplot per metric, a line per granularity."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """quality_vs_sparsity.png and quality_vs_storage.png: one panel per metric (named by built-in name
+    or formula, three to a row, one shared quality axis), a line per granularity, the dense model dashed."""
+    from reporting.figures import dense_line, metric_label, panel_grid, save_figure
 
     rows = [r for r in result["rows"] if r["ok"]]
     metrics = list(dict.fromkeys(r["metric"] for r in result["rows"]))
     if not rows or not metrics:
         return []
+    formulas = {m["hash"]: m["text"] for m in result.get("metrics", []) if "hash" in m}
+    hashes = {r["metric"]: r.get("hash") for r in result["rows"]}
     quality = rows[0]["quality_name"]
     paths = []
     for name, xkey in (("quality_vs_sparsity", "actual_sparsity"), ("quality_vs_storage", "ratio")):
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
-        for ax, metric in zip(axes[0], metrics):
+        fig, axes = panel_grid(len(metrics), sharex=True)
+        for ax, metric in zip(axes, metrics):
             for gran in dict.fromkeys(r["granularity"] for r in rows):
                 pts = sorted((r["storage"]["ratio"] if xkey == "ratio" else r["actual_sparsity"], r["quality"])
                              for r in rows if r["metric"] == metric and r["granularity"] == gran and "storage" in r)
                 if pts:
                     ax.plot(*zip(*pts), marker="o", label=gran)
-            ax.set_title(metric[:40])
+            dense = [r["dense_quality"] for r in rows if r["metric"] == metric and r.get("dense_quality") is not None]
+            if dense:
+                dense_line(ax, sum(dense) / len(dense))
+            ax.set_title(metric_label(metric, formulas.get(hashes.get(metric) or ""), 44), fontsize=10)
             ax.set_xlabel("bytes / dense bytes" if xkey == "ratio" else "sparsity")
             ax.set_ylabel(quality)
             if quality == "perplexity":
                 ax.set_yscale("log")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = folder / f"{prefix}{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, folder / f"{prefix}{name}.png"))
     return paths
 
 

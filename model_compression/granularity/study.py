@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluators.granularity import parse_structure
+from reporting.figures import metric_label
 
 from .storage import Storage, element_csr, natural_storage
 
@@ -74,7 +75,7 @@ def total_storage(parts: list[Storage]) -> dict[str, Any]:
 
 def _row(task: str, metric: Any, g: str, s: float, res: dict[str, Any], dense: float, quality: str) -> dict[str, Any]:
     """One result row (storage summed over layers, index ratio natural / element CSR)."""
-    row = {"task": task, "metric": metric.name or metric.text, "hash": metric.hash, "granularity": g,
+    row = {"task": task, "metric": metric_label(metric.name, metric.text, 200), "hash": metric.hash, "granularity": g,
            "dims": parse_structure(g).granularity.dims, "sparsity": s,
            "quality_name": quality, "dense_quality": dense, **{k: res.get(k) for k in ("ok", "reason", "quality",
                                                                                       "actual_sparsity", "wall_s")}}

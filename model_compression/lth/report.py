@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reporting.seed_summary import summarize_seeds
-from reporting.figures import finish_panel, panel_row, save_figure
+from reporting.figures import dense_line, finish_panel, metric_label, panel_grid, save_figure
 from model_compression.lth.experiment import VARIANTS
 
 KEY = ("model", "metric", "variant", "sparsity")
@@ -42,10 +42,12 @@ def markdown_table(agg: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
-    """AUC (mean ± std over seeds) against sparsity, one line per variant, one panel per (model, metric)."""
+def plot(agg: Sequence[dict[str, Any]], path: Path, formulas: Mapping[str, str] | None = None) -> Path:
+    """AUC (mean ± std over seeds) against sparsity, one line per variant, one panel per (model, metric),
+    a metric titled by built-in name or formula (``formulas``: formula by recorded metric name)."""
+    formulas = formulas or {}
     panels = sorted({(a["model"], a["metric"]) for a in agg})
-    fig, axes = panel_row(len(panels))
+    fig, axes = panel_grid(len(panels))
     for ax, (model, metric) in zip(axes, panels):
         rows = [a for a in agg if (a["model"], a["metric"]) == (model, metric)]
         for variant in VARIANTS:
@@ -53,12 +55,11 @@ def plot(agg: Sequence[dict[str, Any]], path: Path) -> Path:
             if not pts:
                 continue
             if variant == "dense":
-                ax.axhline(pts[0][1], color="black", linestyle="--", label="dense")
-                ax.axhspan(pts[0][1] - pts[0][2], pts[0][1] + pts[0][2], color="grey", alpha=0.2)
+                dense_line(ax, pts[0][1], spread=pts[0][2])
                 continue
             xs, ys, es = zip(*pts)
             ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=variant)
-        finish_panel(ax, f"{model}, metric {metric}", "sparsity of the MLP weights")
+        finish_panel(ax, f"{model}, {metric_label(metric, formulas.get(metric), 40)}", "sparsity of the MLP weights")
     return save_figure(fig, path)
 
 
@@ -69,5 +70,5 @@ def write_results(rows: Sequence[dict[str, Any]], out: Path, meta: dict[str, Any
     paths = {"json": out / "results.json", "md": out / "results.md", "plot": out / "auc_vs_sparsity.png"}
     paths["json"].write_text(json.dumps({"meta": meta, "aggregate": agg, "rows": list(rows)}, indent=2, default=str))
     paths["md"].write_text((notes + "\n\n" if notes else "") + markdown_table(agg))
-    plot(agg, paths["plot"])
+    plot(agg, paths["plot"], {m["name"]: m["text"] for m in meta.get("metrics", []) if "name" in m and "text" in m})
     return paths

@@ -1,4 +1,5 @@
-"""Exporters: one module per target format, each with ``export(metric) -> str``."""
+"""Exporters: one module per target format, each with ``export(metric) -> str``; every export
+states each operand's shape and meaning (``operand_docs``)."""
 from __future__ import annotations
 
 from importlib import import_module
@@ -6,7 +7,7 @@ from typing import Callable
 
 from primitives.metric import Metric
 
-FORMATS: tuple[str, ...] = ("text", "latex", "sympy", "python", "json")
+FORMATS: tuple[str, ...] = ("text", "latex", "sympy", "python", "numpy", "json")
 
 
 def exporter(fmt: str) -> Callable[[Metric], str]:

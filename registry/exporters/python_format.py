@@ -12,6 +12,7 @@ from pathlib import Path
 import primitives
 from primitives.metric import Metric
 from primitives.tree import format_number, to_text
+from registry.exporters.operand_docs import operand_lines
 
 
 @lru_cache(maxsize=None)
@@ -47,7 +48,8 @@ def export(metric: Metric) -> str:
         lines.append(f"    {names[key]} = {expr}")
     result = f"torch.broadcast_to({names[to_text(tree)]}, W.shape)"
     signature = ", ".join(f"{name}: torch.Tensor" for name in operands)
-    header = [f'"""Scores of the metric {metric.canonical} (hash {metric.hash})."""',
+    doc = "\n".join(operand_lines(metric, "    "))
+    header = [f'"""Scores of the metric {metric.canonical} (hash {metric.hash}).', "", "Operands:", doc, '"""',
               "import torch", "", helpers["EPS"], ""]
     body = [helpers[name] + "\n" for name in used]
     fn = [f"def metric({signature}) -> torch.Tensor:",

@@ -3,7 +3,8 @@ import sympy
 
 from primitives.metric import Metric
 from primitives.sympy_bridge import to_sympy
+from registry.exporters.operand_docs import operand_lines
 
 
 def export(metric: Metric) -> str:
-    return sympy.srepr(to_sympy(metric.canonical_tree))
+    return "\n".join([*operand_lines(metric, "# "), sympy.srepr(to_sympy(metric.canonical_tree))])

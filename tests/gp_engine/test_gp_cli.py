@@ -64,7 +64,7 @@ def test_run_name_is_stable_and_ignores_generations():
 
 
 def test_bad_settings_are_clear_errors():
-    with pytest.raises(ConfigError, match="unknown search settings"):
+    with pytest.raises(ConfigError, match="unknown search setting .populaton.; did you mean .population."):
         SearchConfig.from_dict({"populaton": 3})
     with pytest.raises(ConfigError):
         SearchConfig(elite=40, population=10)

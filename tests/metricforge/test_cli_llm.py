@@ -24,7 +24,7 @@ def test_evaluate_records_scores_and_prune_saves_a_sparse_model(cli, tmp_path):
     assert stored["evaluations"] and stored["evaluations"][0]["task"] == "llm-prune"
 
     out = tmp_path / "pruned"
-    pruned = cli("prune", "wanda", "--output", str(out), *TINY, "--no-evaluate", "--registry", str(cli.db), timeout=900)
+    pruned = cli("prune", "wanda", "--out", str(out), *TINY, "--no-evaluate", "--registry", str(cli.db), timeout=900)
     assert pruned.code == 0, pruned.err
     info = json.loads((out / "metricforge.json").read_text())
     assert abs(info["achieved_sparsity"] - 0.5) < 1e-3

@@ -19,7 +19,7 @@ def test_add_list_show_export_import_round_trip(cli, tmp_path):
         exported = cli("registry", "export", digest, "--format", fmt)
         assert exported.code == 0 and exported.out.strip(), (fmt, exported.err)
     path = tmp_path / "metric.json"
-    assert cli("registry", "export", digest, "--format", "json", "-o", str(path)).code == 0
+    assert cli("registry", "export", digest, "--format", "json", "--out", str(path)).code == 0
     imported = cli("registry", "import", str(path), "--json")
     assert imported.code == 0, imported.err
     assert json.loads(imported.out)["hash"] == digest

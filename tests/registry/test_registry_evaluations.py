@@ -42,7 +42,7 @@ def test_failures_and_nan(registry, parse):
     bad = registry.record_evaluation(parse("log(W)"), SHORT, math.inf, False, reason="nan scores")
     assert not bad.ok and bad.reason == "nan scores" and bad.score == math.inf
     assert registry.record_evaluation(parse("W"), SHORT, math.nan, True).score is None
-    assert registry.best("llm-prune") == []  # neither counts on the leaderboard
+    assert registry.best("llm-prune", direction="min") == []  # neither counts on the leaderboard
 
 
 def test_record_by_reference_and_unknown_run(registry, parse):
@@ -97,11 +97,11 @@ def test_budgets_are_never_mixed(registry, parse):
     _fill(registry, parse, LONG, {"W": 5.0, "add(W, X)": 8.0})
     with pytest.raises(AmbiguousError, match="budgets are never mixed"):
         registry.best("llm-prune")
-    short = registry.best("llm-prune", budget=SHORT["budget"])
+    short = registry.best("llm-prune", direction="min", budget=SHORT["budget"])
     assert [(e.metric.text, e.score) for e in short] == [("mul(abs(W), X)", 12.0), ("W", 30.0)]
-    long_ = registry.best(settings=LONG)
+    long_ = registry.best(settings=LONG, direction="min")
     assert [(e.metric.text, e.score) for e in long_] == [("W", 5.0), ("add(W, X)", 8.0)]
-    assert registry.best(key=settings_key(LONG)) == long_
+    assert registry.best(key=settings_key(LONG), direction="min") == long_
     groups = registry.settings_groups("llm-prune")
     assert {g.settings_key for g in groups} == {settings_key(SHORT), settings_key(LONG)}
     assert all(g.evaluations == 2 for g in groups)

@@ -48,11 +48,21 @@ def test_config_validation():
             LLMTaskConfig(**bad)
 
 
-def test_prepare_then_cache_hit(task):
-    assert not task.state.cache_hit and task.state.cache_path.is_file()
-    again = LLMPruneTask(task.config)
+def test_operands_are_computed_on_first_use_then_read_from_disk(task):
+    fresh = LLMPruneTask(task.config, cache_dir=str(task.state.root / "lazy"))
+    fresh.prepare()
+    store = fresh.state.store
+    assert store.computed == [] and store.loaded == []  # prepare computes no operand
+    fresh.score(builtin("wanda"))  # reads W and X: one forward pass, no gradient, no Hessian
+    assert store.computed == ["X", "Xs", "Y"] and not store.path("G").exists() and not store.path("Hd").exists()
+    fresh.score(builtin("gblm"))
+    assert store.computed == ["X", "Xs", "Y", "G"]
+    again = LLMPruneTask(fresh.config)
     again.prepare()
-    assert again.state.cache_hit
+    ops = again.state.operands_for(("X", "G"))
+    assert again.state.store.loaded == ["X", "G"] and again.state.store.computed == []
+    name = task.state.layers[0].name
+    assert torch.equal(ops[name]["G"], store.values[name]["G"])
     assert task.state.calib.shape == (3, 32) and task.state.eval.shape == (8, 32)
 
 
