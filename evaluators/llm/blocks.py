@@ -4,6 +4,27 @@ from __future__ import annotations
 from typing import Any
 
 
+def keyword_arguments(module: Any, args: tuple, kwargs: dict) -> tuple[Any, dict]:
+    """(hidden states, every other argument by name) of a call to a block, positional ones included
+    (GPT-2 passes its attention mask positionally)."""
+    import inspect
+
+    signature = getattr(module, "replayed_signature", None) or inspect.signature(module.forward)
+    bound = signature.bind(*args, **kwargs)
+    named: dict = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                raise ValueError(f"{type(module).__name__} takes extra positional arguments; cannot replay it")
+        else:
+            named[name] = value
+    first = next(iter(signature.parameters))
+    return named.pop(first), named
+
+
 class _Stop(Exception):
     """Raised inside the first block to end the forward pass once its inputs are captured."""
 
@@ -16,15 +37,15 @@ def capture_block_inputs(model: Any, blocks: Any, windows: Any) -> tuple[list[An
     kwargs_list: list[dict] = []
 
     def grab(module: Any, args: tuple, kwargs: dict) -> None:
-        hidden = args[0] if args else kwargs.pop("hidden_states")
+        hidden, rest = keyword_arguments(module, args, kwargs)
         hiddens.append(hidden.detach())
-        kwargs_list.append({k: v for k, v in kwargs.items() if k != "hidden_states"})
+        kwargs_list.append(rest)
         raise _Stop
 
     device = next(model.parameters()).device
     handle = blocks[0].register_forward_pre_hook(grab, with_kwargs=True)
     try:
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: the gradient pass reuses these tensors under autograd
             for row in range(windows.shape[0]):
                 try:
                     model(input_ids=windows[row:row + 1].to(device), use_cache=False)

@@ -8,8 +8,10 @@ from evaluators.granularity import Structure, parse_structure
 from evaluators.masks import check_sparsity
 
 from .model import DEFAULT_MODEL
+from .windows import WindowSpec
 
 MODES = ("oneshot", "sequential")
+OFFLOADS = ("none", "blocks")
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,13 @@ class LLMTaskConfig:
     calib_source: str = "reviews"
     calib_windows: int = 16
     calib_length: int = 512
+    calib_draw: str = "joined"  # how windows are cut: "joined", "documents" or "random-spans" (windows.py)
+    calib_seed: int | None = None  # seed of the calibration window draw; None: `seed`
     eval_source: str = "python-docs:tutorial"
     eval_tokens: int | None = 8192  # None: every window of the evaluation text
     eval_length: int = 512
     eval_select: str = "first"  # "first" windows of the text (standard protocol) or "seeded"
+    eval_draw: str = "joined"  # "joined" (standard protocol) or "documents"
     seed: int = 0
     sparsity: float = 0.5
     group: str = "row"  # "row", "layer", "global", "2:4", or a granularity: "vector:4", "head:64@global", ...
@@ -31,6 +36,7 @@ class LLMTaskConfig:
     mode: str = "oneshot"  # "oneshot" (dense operands) or "sequential" (block by block)
     dtype: str = "auto"  # "auto" = bf16 where the hardware runs it natively, else float32
     device: str = "auto"
+    offload: str = "none"  # "none": whole model on the device; "blocks": one decoder block there at a time
     grad_dtype: str = "float32"  # dtype of the model copy used for the gradient pass
     eval_batch: int | None = None  # windows per forward pass; None: 1 on the CPU (fastest there), 8 on a GPU
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
@@ -50,6 +56,11 @@ class LLMTaskConfig:
             raise ValueError(f"group {self.group!r} ranks all layers at once and needs mode 'oneshot'")
         if self.eval_select not in ("first", "seeded"):
             raise ValueError(f"eval_select must be 'first' or 'seeded', got {self.eval_select!r}")
+        if self.eval_draw == "random-spans":
+            raise ValueError("eval_draw 'random-spans' may repeat text; evaluate on 'joined' or 'documents' windows")
+        if self.offload not in OFFLOADS:
+            raise ValueError(f"offload must be one of {OFFLOADS}, got {self.offload!r}")
+        self.calib_spec(), self.eval_spec()  # validates draws
         for name in ("calib_windows", "calib_length", "eval_length", "eval_batch"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -58,6 +69,16 @@ class LLMTaskConfig:
     def eval_windows(self) -> int | None:
         """Number of evaluation windows (None: all)."""
         return None if self.eval_tokens is None else max(1, self.eval_tokens // self.eval_length)
+
+    def calib_spec(self) -> WindowSpec:
+        """The calibration windows: calib_windows x calib_length tokens, drawn by calib_draw, seeded."""
+        seed = self.seed if self.calib_seed is None else self.calib_seed
+        return WindowSpec(self.calib_source, self.calib_length, self.calib_windows, seed, "seeded", self.calib_draw)
+
+    def eval_spec(self) -> WindowSpec:
+        """The evaluation windows: eval_tokens in eval_length windows, the first ones or seeded."""
+        return WindowSpec(self.eval_source, self.eval_length, self.eval_windows, self.seed, self.eval_select,
+                          self.eval_draw)
 
     @property
     def structure(self) -> Structure:

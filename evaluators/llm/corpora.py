@@ -1,4 +1,5 @@
-"""Text corpora that install offline: Python docs (Debian), clothing reviews (PyPI), fortunes (Debian)."""
+"""Text sources by name: the corpora that install offline (Python docs and fortunes from Debian,
+clothing reviews from PyPI), the literature's presets (wikitext2, c4) and the user's own files."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,7 +8,9 @@ from pathlib import Path
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 FORTUNES = Path("/usr/share/games/fortunes")
 REVIEWS_FILE = "datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
-SOURCES = ("python-docs", "reviews", "fortunes")
+BUILTIN = ("python-docs", "reviews", "fortunes")
+
+SOURCES = (*BUILTIN, "wikitext2", "c4")
 
 Document = tuple[str, str]  # (stable document id, text)
 
@@ -54,14 +57,24 @@ def _fortunes(sub: str) -> list[Document]:
 
 
 def load_documents(source: str) -> list[Document]:
-    """Documents of a source "name" or "name:subset" (python-docs:tutorial, fortunes:wisdom)."""
+    """Documents of a source "name" or "name:subset" (python-docs:tutorial, fortunes:wisdom,
+    wikitext2:test, text:notes/, jsonl:data.jsonl#body, parquet:x.parquet#text, hf:folder@test)."""
+    from .presets import PRESETS, preset_documents
+    from .sources import KINDS, local_documents
+
     name, _, sub = source.partition(":")
     loaders = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}
-    if name not in loaders:
-        raise ValueError(f"unknown text source {name!r}; known: {', '.join(SOURCES)}")
-    if name == "reviews" and sub:
+    if name in KINDS:
+        docs = local_documents(name, sub)
+    elif name in PRESETS:
+        docs = preset_documents(name, sub)
+    elif name not in loaders:
+        raise ValueError(f"unknown text source {name!r}; known: {', '.join(SOURCES)} "
+                         f"(or {', '.join(k + ':PATH' for k in KINDS)})")
+    elif name == "reviews" and sub:
         raise ValueError("the reviews source has no subsets")
-    docs = loaders[name](sub)
+    else:
+        docs = loaders[name](sub)
     if not docs:
         raise FileNotFoundError(f"text source {source!r} holds no documents")
     return docs

@@ -1,31 +1,24 @@
-"""Token windows for calibration and evaluation: join once, tokenize once, cut, select by seed, cache."""
+"""Token windows for calibration and evaluation from disjoint documents, drawn (windows.py) and cached on disk."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from evaluators.progress import stage
+
 from .corpora import Document, load_documents
 from .model import cache_dir
+from .windows import WindowSpec, draw_windows, select_windows
+
+__all__ = ["WindowSpec", "select_windows", "split_disjoint", "token_windows", "calibration_and_evaluation"]
 
 log = logging.getLogger(__name__)
 DATA_VERSION = 1
-SEPARATOR = "\n\n"
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """Which windows of a source: `count` windows of `length` tokens (None: all), picked by `seed`."""
-
-    source: str
-    length: int
-    count: int | None
-    seed: int = 0
-    select: str = "seeded"  # "seeded" (random windows, sorted) or "first" (the leading windows)
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -51,38 +44,22 @@ def split_disjoint(calib: list[Document], evaluation: list[Document], seed: int)
     return kept, evaluation
 
 
-def select_windows(ids: Any, spec: WindowSpec) -> Any:
-    """Non-overlapping windows (remainder dropped), `count` of them chosen by seed, in text order."""
-    import torch
-
-    n = ids.numel() // spec.length
-    if n == 0:
-        raise ValueError(f"{spec.source}: {ids.numel()} tokens are fewer than one window of {spec.length}")
-    windows = ids[: n * spec.length].view(n, spec.length)
-    if spec.count is None or spec.count >= n:
-        if spec.count is not None and spec.count > n:
-            log.warning("%s has only %d windows of %d tokens (%d asked)", spec.source, n, spec.length, spec.count)
-        return windows.clone()
-    if spec.select == "first":
-        return windows[: spec.count].clone()
-    gen = torch.Generator().manual_seed(spec.seed)
-    pick = torch.randperm(n, generator=gen)[: spec.count].sort().values
-    return windows[pick].clone()
-
-
 def token_windows(tokenizer: Any, spec: WindowSpec, docs: list[Document], root: Path | None = None) -> Any:
-    """(count x length) int64 token windows of the joined documents, cached on disk."""
+    """(count x length) int64 token windows of the documents (drawn as the spec says), cached on disk."""
     import torch
     from safetensors.torch import load_file, save_file
 
-    text = SEPARATOR.join(t for _, t in docs)
+    text = hashlib.sha256()
+    for _, body in docs:  # the documents and their boundaries
+        text.update(body.encode())
+        text.update(b"\0")
     key = json.dumps({"v": DATA_VERSION, "tok": tokenizer_fingerprint(tokenizer), "spec": asdict(spec),
-                      "text": hashlib.sha256(text.encode()).hexdigest()}, sort_keys=True)
+                      "text": text.hexdigest()}, sort_keys=True)
     path = (root or cache_dir()) / "tokens" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.safetensors"
     if path.is_file():
         return load_file(str(path))["windows"].long()
-    ids = torch.tensor(tokenizer(text, add_special_tokens=False)["input_ids"], dtype=torch.int64)
-    windows = select_windows(ids, spec)
+    with stage(f"windows of {spec.source}"):
+        windows = draw_windows(tokenizer, docs, spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     save_file({"windows": windows.to(torch.int32).contiguous()}, str(tmp), metadata={"key": key})
@@ -91,7 +68,9 @@ def token_windows(tokenizer: Any, spec: WindowSpec, docs: list[Document], root: 
 
 
 def calibration_and_evaluation(tokenizer: Any, calib: WindowSpec, evaluation: WindowSpec,
-                               root: Path | None = None) -> tuple[Any, Any]:
-    """Calibration and evaluation windows from disjoint text."""
-    calib_docs, eval_docs = split_disjoint(load_documents(calib.source), load_documents(evaluation.source), calib.seed)
+                               root: Path | None = None, split_seed: int | None = None) -> tuple[Any, Any]:
+    """Calibration and evaluation windows from disjoint text; a source used for both is split into
+    two halves of its documents by ``split_seed`` (default: the calibration seed)."""
+    seed = calib.seed if split_seed is None else split_seed
+    calib_docs, eval_docs = split_disjoint(load_documents(calib.source), load_documents(evaluation.source), seed)
     return token_windows(tokenizer, calib, calib_docs, root), token_windows(tokenizer, evaluation, eval_docs, root)

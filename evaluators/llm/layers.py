@@ -1,8 +1,11 @@
 """Find the prunable linear layers of any decoder-only causal LM, block by block, without per-model code."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def find_blocks(model: Any) -> tuple[str, Any]:
 
 
 def prunable_layers(model: Any) -> list[PrunableLayer]:
-    """Every nn.Linear / Conv1D inside the decoder blocks (never embeddings or lm_head), in forward order."""
+    """Every nn.Linear / Conv1D inside the decoder blocks (never embeddings or lm_head), in forward order.
+    A weight matrix inside a block that is neither is logged as a warning (layer_report lists it)."""
     prefix, blocks = find_blocks(model)
     layers: list[PrunableLayer] = []
     for index, block in enumerate(blocks):
@@ -69,7 +73,51 @@ def prunable_layers(model: Any) -> list[PrunableLayer]:
             ok, transposed = _is_linear(module)
             if ok:
                 layers.append(PrunableLayer(f"{prefix}.{index}.{sub}", index, module, transposed))
+            elif _own_matrix(module) is not None:
+                log.warning("%s.%d.%s: %s holds a weight matrix but is not a linear layer; it is not pruned",
+                            prefix, index, sub, type(module).__name__)
     return layers
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One module holding a weight matrix, and whether and how it is pruned."""
+
+    name: str
+    kind: str  # "Linear", "Conv1D (stored in x out)", or the module's class
+    shape: tuple[int, ...]  # the weight as pruned (out x in) or as stored
+    block: int | None  # decoder block index; None outside the blocks
+    pruned: bool
+    note: str = ""
+
+
+def _own_matrix(module: Any) -> Any:
+    """The module's own weight parameter when it has two or more dimensions, else None."""
+    weight = module._parameters.get("weight") if hasattr(module, "_parameters") else None
+    return weight if weight is not None and weight.dim() >= 2 else None
+
+
+def layer_report(model: Any) -> list[LayerEntry]:
+    """Every module of the model that holds a weight matrix: the prunable layers with their kind and
+    (out x in) shape, and every other one (embeddings, lm_head, anything unsupported) with the reason
+    it is left dense. Nothing with a weight matrix is left out."""
+    prefix, _ = find_blocks(model)
+    pruned = {layer.name: layer for layer in prunable_layers(model)}
+    entries = []
+    for name, module in model.named_modules():
+        weight = _own_matrix(module)
+        if weight is None:
+            continue
+        inside = name.startswith(prefix + ".")
+        block = int(name[len(prefix) + 1:].split(".")[0]) if inside else None
+        if name in pruned:
+            layer = pruned[name]
+            kind = "Conv1D (stored in x out)" if layer.transposed else "Linear"
+            entries.append(LayerEntry(name, kind, layer.shape, block, True))
+        else:
+            note = "not a linear layer" if inside else "outside the decoder blocks"
+            entries.append(LayerEntry(name, type(module).__name__, tuple(weight.shape), block, False, note))
+    return entries
 
 
 def layers_by_block(layers: list[PrunableLayer]) -> list[list[PrunableLayer]]:

@@ -103,16 +103,27 @@ def pick_dtype(dtype: str, device: Any) -> Any:
     return torch.float32
 
 
-def load_model(model: str = DEFAULT_MODEL, dtype: str = "auto", device: str = "auto") -> tuple[Any, Any]:
-    """Load (model, tokenizer) from a local folder in eval mode on the chosen device and dtype."""
+def load_model(model: str = DEFAULT_MODEL, dtype: str = "auto", device: str = "auto",
+               offload: str = "none") -> tuple[Any, Any]:
+    """Load (model, tokenizer) from a local folder in eval mode on the chosen device and dtype.
+    offload "blocks": the decoder blocks stay in CPU memory, one moved to the device at a time (offload.py)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from evaluators.progress import stage
 
     path = resolve_model_path(model)
     dev = pick_device(device)
     torch_dtype = pick_dtype(dtype, dev)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    net = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
-    net.to(dev).eval()
+    with stage(f"loading {path.name}"):
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        net = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
+    net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
+    if offload == "blocks":
+        from .offload import attach_offload
+
+        attach_offload(net, dev)
+    else:
+        net.to(dev)
     return net, tokenizer

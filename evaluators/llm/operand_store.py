@@ -35,9 +35,12 @@ COMPUTED = ACTIVATION + ("Hd", "G")
 class OperandStore:
     """Every prunable layer's operands (all but W), filled kind by kind on first use."""
 
-    def __init__(self, model: Any, layers: list[PrunableLayer], calib: Any, root: Path, grad_dtype: str) -> None:
+    def __init__(self, model: Any, layers: list[PrunableLayer], calib: Any, root: Path, grad_dtype: str,
+                 home: Any = None) -> None:
+        """``home``: where operands are kept (default: the model's device; "cpu" for offloaded blocks)."""
         self.model, self.layers, self.calib, self.grad_dtype = model, layers, calib, grad_dtype
         self.device = next(model.parameters()).device
+        self.home = home or self.device
         settings = {"dtype": str(model.dtype), "device": self.device.type, "grad_dtype": grad_dtype,
                     "percdamp": PERCDAMP, "grad_scale": GRAD_SCALE}
         self.key = operand_key(model_fingerprint(model), calib, settings)  # of the dense model
@@ -59,7 +62,7 @@ class OperandStore:
         wanted = [n for n in dict.fromkeys(names) if n in COMPUTED]
         missing = [n for n in wanted if n not in self.have()]
         for kind in [n for n in missing if self.path(n).is_file()]:
-            self._merge(load_operands(self.path(kind), self.device), [kind])
+            self._merge(load_operands(self.path(kind), self.home), [kind])
             self.loaded.append(kind)
         missing = [n for n in missing if n not in self.have()]
         if any(n in missing for n in ACTIVATION + ("Hd",)):

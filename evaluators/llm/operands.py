@@ -26,6 +26,13 @@ def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, h
     """X, Xs, Y (and Hd) of every layer from the dense model, one window per forward pass."""
     import torch
 
+    from .offload import offload_of
+
+    if offload_of(model) is not None:  # one block on the device at a time
+        from .blockwise import activation_operands as blockwise_operands
+
+        return blockwise_operands(offload_of(model), layers, windows, hessian)
+
     device = next(model.parameters()).device
     what = "X, Xs, Y" + (", Hd" if hessian else "")
     with collecting(layers, hessian) as stats, torch.inference_mode():
@@ -46,6 +53,13 @@ def block_operands(block: Any, layers: list[PrunableLayer], hiddens: list[Any], 
 def gradient_operand(model: Any, windows: Any, dtype: str = "float32") -> dict[str, Any]:
     """G = sqrt(sum over windows of (100 dL/dW)^2), out x in, from a copy of the model in `dtype`."""
     import torch
+
+    from .offload import offload_of
+
+    if offload_of(model) is not None:  # one block on the device at a time
+        from .blockgrad import gradient_operand as blockwise_gradient
+
+        return blockwise_gradient(offload_of(model), windows, dtype, GRAD_SCALE)
 
     work = copy.deepcopy(model).to(getattr(torch, dtype))
     work.train(False)

@@ -28,6 +28,13 @@ def window_nll_sums(model: Any, windows: Any, batch_size: int | None = None, kno
     taken as given and their windows not run again."""
     import torch
 
+    from .offload import offload_of
+
+    if offload_of(model) is not None:  # one block on the device at a time, all windows per block
+        from .blockwise import window_nll_sums as blockwise_sums
+
+        return blockwise_sums(offload_of(model), windows, known)
+
     device = next(model.parameters()).device
     batch_size = batch_size or default_batch(model)
     sums = [float(v) for v in known[:windows.shape[0]]]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,41 +23,52 @@ class Prepared:
     def __init__(self, cfg: LLMTaskConfig) -> None:
         from evaluators.progress import stage
 
-        from .data import WindowSpec, calibration_and_evaluation
-        from .layers import find_blocks, layers_by_block, prunable_layers
+        from .data import calibration_and_evaluation
+        from .layers import layers_by_block, prunable_layers
         from .model import cache_dir, load_model
+        from .offload import compute_blocks, offload_of
         from .operand_store import OperandStore
         from .prune import snapshot
 
         self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
         start = time.perf_counter()
         with stage(f"loading model {cfg.model}"):
-            self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device)
+            self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device, cfg.offload)
+        self.offload = offload_of(self.model)  # None, or the blocks kept off the device
         self.device = next(self.model.parameters()).device
         log.info("model %s loaded in %.1f s (%s on %s)", cfg.model, time.perf_counter() - start,
                  str(self.model.dtype).replace("torch.", ""), self.device)
         with stage(f"token windows: calibration {cfg.calib_source}, evaluation {cfg.eval_source}"):
-            self.calib, self.eval = calibration_and_evaluation(
-                self.tokenizer, WindowSpec(cfg.calib_source, cfg.calib_length, cfg.calib_windows, cfg.seed, "seeded"),
-                WindowSpec(cfg.eval_source, cfg.eval_length, cfg.eval_windows, cfg.seed, cfg.eval_select), self.root)
+            self.calib, self.eval = calibration_and_evaluation(self.tokenizer, cfg.calib_spec(), cfg.eval_spec(),
+                                                               self.root, cfg.seed)
         self.layers = prunable_layers(self.model)
-        self.blocks = find_blocks(self.model)[1]
+        self.blocks = compute_blocks(self.model)
         self.block_layers = layers_by_block(self.layers)
         self.dense = snapshot(self.layers)
-        self.store = OperandStore(self.model, self.layers, self.calib, self.root, cfg.grad_dtype)
+        self.store = OperandStore(self.model, self.layers, self.calib, self.root, cfg.grad_dtype,
+                                  home="cpu" if self.offload else None)
         self.block_inputs: tuple[list[Any], list[dict]] | None = None
         self.screened = ScreeningMemo()  # masks and window losses of metrics scored on fewer windows
 
-    def operands_for(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """layer -> {operand: tensor} of the named operands, computed or loaded on first use."""
-        return self.store.get(names)
+    def operands_for(self, names: Iterable[str]) -> Mapping[str, dict[str, Any]]:
+        """layer -> {operand: tensor} of the named operands, computed or loaded on first use (kept in
+        CPU memory and moved to the device layer by layer when the blocks are offloaded)."""
+        from .offload import DeviceOperands
+
+        ops = self.store.get(names)
+        return DeviceOperands(ops, self.device) if self.offload else ops
 
     @property
-    def operands(self) -> dict[str, dict[str, Any]]:
+    def operands(self) -> Mapping[str, dict[str, Any]]:
         """Every operand of every layer (computes those not computed yet)."""
         from .operand_store import COMPUTED
 
-        return self.store.get(COMPUTED)
+        return self.operands_for(COMPUTED)
+
+    @property
+    def cache_hit(self) -> bool:
+        """True when every operand kind in memory was read from the disk cache."""
+        return bool(self.store.loaded) and not self.store.computed
 
     def inputs(self) -> tuple[list[Any], list[dict]]:
         """Hidden states entering block 0 for every calibration window (computed once)."""

@@ -41,7 +41,7 @@ class LLMPruneTask(PreparedTask):
         cfg = self.config
         device = pick_device(cfg.device)
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
-        skip = {"cache_dir", "eval_batch", "device", "dtype"} | (set() if cfg.grouped else {"aggregate"})
+        skip = {"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -163,6 +163,10 @@ class LLMPruneTask(PreparedTask):
         from .prune import prune_oneshot, prune_sequential
 
         st, cfg = self.state, self.config
+        if cfg.mode == "oneshot" and st.offload is not None:  # one block on the device at a time
+            from .blockwise import prune_oneshot as prune_blockwise
+
+            return prune_blockwise(st.offload, fn, st.layers, st.operands_for(needs), cfg.sparsity, cfg.structure)
         if cfg.mode == "oneshot":
             return prune_oneshot(fn, st.layers, st.operands_for(needs), cfg.sparsity, cfg.structure)
         dense = st.operands_for(("G",) if "G" in needs else ())  # the rest is re-measured block by block

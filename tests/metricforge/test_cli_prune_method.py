@@ -18,7 +18,7 @@ def test_prune_with_sparsegpt_saves_a_2_4_model_with_updated_weights(cli, tmp_pa
     from safetensors.torch import load_file
 
     out = tmp_path / "sgpt"
-    done = cli("prune", "--method", "sparsegpt", "--group", "2:4", "--output", str(out), *TINY, "--no-evaluate",
+    done = cli("prune", "--method", "sparsegpt", "--group", "2:4", "--out", str(out), *TINY, "--no-evaluate",
                timeout=900)
     assert done.code == 0, done.err
     info = json.loads((out / "metricforge.json").read_text())
@@ -34,7 +34,7 @@ def test_prune_with_owl_saves_uneven_layer_sparsities(cli, tmp_path):
     from safetensors.torch import load_file
 
     out = tmp_path / "owl"
-    done = cli("prune", "wanda", "--method", "owl", "--sparsity", "0.7", "--output", str(out), *TINY,
+    done = cli("prune", "wanda", "--method", "owl", "--sparsity", "0.7", "--out", str(out), *TINY,
                "--no-evaluate", timeout=900)
     assert done.code == 0, done.err
     info = json.loads((out / "metricforge.json").read_text())
@@ -45,6 +45,6 @@ def test_prune_with_owl_saves_uneven_layer_sparsities(cli, tmp_path):
 
 
 def test_prune_with_an_unknown_method_is_a_clear_error(cli, tmp_path):
-    done = cli("prune", "--method", "lasso", "--output", str(tmp_path / "x"))
+    done = cli("prune", "--method", "lasso", "--out", str(tmp_path / "x"))
     assert done.code == 2 and "--method must be one of" in done.err
     assert "Traceback" not in done.err

@@ -1,4 +1,5 @@
-"""Layer discovery, operands, pruning, restore and SparseGPT on tiny random GPT-2, OPT and Llama models."""
+"""Layer discovery, operands, pruning, restore and SparseGPT on tiny random GPT-2, OPT, Llama, Qwen2, Phi and
+Gemma models."""
 from __future__ import annotations
 
 import pytest
@@ -30,7 +31,9 @@ EXPECTED = {
     "opt": {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj", "fc1", "fc2"},
     "llama": {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
               "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"},
+    "phi": {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.dense", "mlp.fc1", "mlp.fc2"},
 }
+EXPECTED["qwen2"] = EXPECTED["gemma"] = EXPECTED["llama"]
 
 
 def wanda(ops):
@@ -160,3 +163,36 @@ def test_sequential_and_sparsegpt_restore(arch):
                 assert ((w.reshape(w.shape[0], -1, 4) == 0).sum(-1) >= 2).all()
         restore(layers, dense)
     assert all(torch.equal(l.module.weight, dense[l.name]) for l in layers)
+
+
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_layer_report_lists_every_weight_matrix(arch):
+    from evaluators.llm.layers import layer_report
+
+    model = MODELS[arch]
+    report = layer_report(model)
+    matrices = {name for name, m in model.named_modules() if m._parameters.get("weight") is not None
+                and m._parameters["weight"].dim() >= 2}
+    assert {e.name for e in report} == matrices
+    pruned = [e for e in report if e.pruned]
+    assert [e.name for e in pruned] == [l.name for l in prunable_layers(model)]
+    assert {e.kind for e in pruned} == ({"Conv1D (stored in x out)"} if arch == "gpt2" else {"Linear"})
+    for entry, layer in zip(pruned, prunable_layers(model)):
+        assert entry.shape == layer.shape and entry.block == layer.block
+    left = [e for e in report if not e.pruned]
+    assert left and all(e.note == "outside the decoder blocks" and e.block is None for e in left)
+
+
+def test_an_unsupported_matrix_inside_a_block_is_reported_not_skipped(caplog):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from evaluators.llm.layers import layer_report
+
+    model = LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
+                                         num_attention_heads=4, num_key_value_heads=2, vocab_size=96))
+    model.model.layers[1].mlp.extra = torch.nn.Conv1d(8, 8, 3)
+    with caplog.at_level("WARNING", logger="evaluators.llm.layers"):
+        report = layer_report(model)
+    extra = next(e for e in report if e.name.endswith("mlp.extra"))
+    assert not extra.pruned and extra.kind == "Conv1d" and extra.block == 1 and extra.note == "not a linear layer"
+    assert "model.layers.1.mlp.extra" in caplog.text

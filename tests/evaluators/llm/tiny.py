@@ -7,14 +7,21 @@ VOCAB = 96
 
 
 def tiny_models() -> dict[str, torch.nn.Module]:
-    """GPT-2 (Conv1D), OPT and Llama models with random weights, float32, eval mode."""
+    """GPT-2 (Conv1D), OPT, Llama, Qwen2 (q/k/v biases), Phi (parallel attention and MLP, dense/fc1/fc2,
+    partial rotary) and Gemma (GeGLU, scaled embeddings) with random weights, float32, eval mode."""
     from transformers import (
+        GemmaConfig,
+        GemmaForCausalLM,
         GPT2Config,
         GPT2LMHeadModel,
         LlamaConfig,
         LlamaForCausalLM,
         OPTConfig,
         OPTForCausalLM,
+        PhiConfig,
+        PhiForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
     )
 
     torch.manual_seed(0)
@@ -27,6 +34,17 @@ def tiny_models() -> dict[str, torch.nn.Module]:
         "llama": LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
                                               num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
                                               bos_token_id=0, eos_token_id=0, pad_token_id=1)),
+        "qwen2": Qwen2ForCausalLM(Qwen2Config(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
+                                              num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
+                                              max_position_embeddings=64, bos_token_id=0, eos_token_id=0,
+                                              pad_token_id=1)),
+        "phi": PhiForCausalLM(PhiConfig(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
+                                        num_attention_heads=4, vocab_size=VOCAB, max_position_embeddings=64,
+                                        partial_rotary_factor=0.5, bos_token_id=0, eos_token_id=0, pad_token_id=1)),
+        "gemma": GemmaForCausalLM(GemmaConfig(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
+                                              num_attention_heads=4, num_key_value_heads=1, head_dim=8,
+                                              vocab_size=VOCAB, max_position_embeddings=64, bos_token_id=0,
+                                              eos_token_id=0, pad_token_id=1)),
     }
     for model in models.values():
         model.eval()
