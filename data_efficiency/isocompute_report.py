@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model_compression.figures import finish_panel, panel_grid, save_figure
-from model_compression.seed_summary import mean_std
+from reporting.figures import finish_panel, panel_grid, save_figure
+from reporting.seed_summary import mean_std
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,27 +1,16 @@
 """The set of metrics a convergence study ranks: named ones, plus the best and a spread of a leaderboard."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from primitives.builtins import BUILTINS, builtin
 from primitives.metric import Metric
+from primitives.reference import resolve_metric
+
+if TYPE_CHECKING:
+    from registry.store import Registry
 
 
-def resolve(ref: str, registry: Any = None) -> Metric:
-    """A built-in name, a registry name/hash (when a registry is given) or a formula in our grammar."""
-    ref = ref.strip()
-    if ref in BUILTINS:
-        return builtin(ref)
-    if registry is not None:
-        try:
-            row = registry.get_metric(ref)
-            return Metric.parse(row.text, name=row.name)
-        except Exception:  # not in the registry: read it as a formula
-            pass
-    return Metric.parse(ref)
-
-
-def leaderboard_metrics(registry: Any, settings: dict, direction: str, top: int, spread: int) -> list[Metric]:
+def leaderboard_metrics(registry: Registry, settings: dict, direction: str, top: int, spread: int) -> list[Metric]:
     """The ``top`` best metrics under a task's settings and ``spread`` more evenly spaced down the rest."""
     board = [e for e in registry.best(settings=settings, direction=direction, limit=None) if e.score is not None]
     chosen = board[:top]
@@ -32,10 +21,10 @@ def leaderboard_metrics(registry: Any, settings: dict, direction: str, top: int,
     return [Metric.parse(e.canonical) for e in chosen]
 
 
-def metric_set(refs: Sequence[str], registry: Any = None, settings: dict | None = None, direction: str = "min",
+def metric_set(refs: Sequence[str], registry: Registry | None = None, settings: dict | None = None, direction: str = "min",
                top: int = 0, spread: int = 0) -> list[Metric]:
     """Named metrics then leaderboard ones, without duplicates (by canonical form)."""
-    metrics = [resolve(r, registry) for r in refs]
+    metrics = [resolve_metric(r, registry) for r in refs]
     if (top or spread) and registry is not None and settings is not None:
         metrics += leaderboard_metrics(registry, settings, direction, top, spread)
     unique: dict[str, Metric] = {}

@@ -5,7 +5,8 @@ import functools
 
 import numpy as np
 
-from evaluators.recsys.data import CTRData, load_movielens, split_order
+from evaluators.recsys.data import CTRData, split_order
+from evaluators.recsys.movielens import load_movielens
 
 TEST_FRAC, VALID_FRAC = 0.2, 0.1
 

@@ -22,7 +22,7 @@ from data_efficiency.recsys_rows import load_rows
 from data_efficiency.train_report import write_report
 from evaluators.recsys.config import DataConfig
 from evaluators.recsys.models import MODELS, ModelConfig
-from model_compression.json_safe import json_safe
+from reporting.json_safe import json_safe
 
 __all__ = ["TrainingConvergence", "default_split", "training_convergence", "write_report"]
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model_compression.figures import finish_panel, panel_grid, save_figure
+from reporting.figures import finish_panel, panel_grid, save_figure
 
 if TYPE_CHECKING:
     from data_efficiency.train_convergence import TrainingConvergence

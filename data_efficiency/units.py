@@ -6,11 +6,14 @@ scoring each metric once per unit (a token window, a test sample) gives all subs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from data_efficiency.convergence import Aggregate, mean_score, perplexity_score
+
+if TYPE_CHECKING:
+    from evaluators.base import Task
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Units:
     tokens_per_unit: int | None = None
 
 
-def units_of(task: Any) -> Units:
+def units_of(task: Task) -> Units:
     """The units of llm-prune (token windows, perplexity) or mlp-prune (test samples, accuracy)."""
     if task.name == "llm-prune":
         from evaluators.llm.perplexity import window_losses

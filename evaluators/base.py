@@ -17,6 +17,11 @@ DIRECTIONS = ("min", "max")
 log = logging.getLogger(__name__)
 
 
+class ScoreError(ValueError):
+    """A candidate that cannot rank weights: missing operands, scores that are not finite, constant or
+    of the wrong shape. The message is the whole reason recorded with the failed Fitness."""
+
+
 def worst(direction: str) -> float:
     """The worst fitness of a direction: +inf for "min" tasks, 0.0 for "max" tasks.
 
@@ -46,15 +51,23 @@ class Fitness:
         return cls(worst(direction), False, reason, wall_s, dict(details))
 
     @classmethod
-    def guarded(cls, direction: str, body: Callable[[float], "Fitness"], what: object = "") -> "Fitness":
-        """``body(start)`` (start: its ``perf_counter`` time), any exception turned into a failed Fitness
-        naming it: a bad candidate fails, never the search."""
+    def guarded(cls, direction: str, body: Callable[[float], "Fitness"], what: object = "",
+                **details: Any) -> "Fitness":
+        """``body(start)`` (start: its ``perf_counter`` time) under the one failure rule: a ScoreError
+        fails with its message, any other exception with its type and message (both keeping
+        ``details``), and an ok Fitness whose value is not finite fails too. A bad candidate fails,
+        never the search."""
         start = time.perf_counter()
         try:
-            return body(start)
+            fit = body(start)
+        except ScoreError as exc:
+            return cls.failed(direction, str(exc), time.perf_counter() - start, **details)
         except Exception as exc:  # noqa: BLE001 - every candidate error is a failed fitness
             log.debug("candidate %s failed", what, exc_info=True)
-            return cls.failed(direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+            return cls.failed(direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, **details)
+        if fit.ok and not math.isfinite(fit.value):
+            return cls.failed(direction, f"non-finite fitness {fit.value}", fit.wall_s, **fit.details)
+        return fit
 
 
 class Task(ABC):

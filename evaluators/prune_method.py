@@ -17,53 +17,28 @@ lose their meaning).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, Union
+from typing import Any, Union
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import prune
 
 from evaluators.masks import Group, check_sparsity, keep_mask, parse_group
-from primitives.builtins import builtin
 from primitives.compile import compile_metric
 from primitives.metric import Metric
+from primitives.reference import StoredMetric
+from primitives.reference import resolve_metric as resolve_reference
 
 __all__ = ["MetricLike", "MetricPruning", "metric_prune", "resolve_metric"]
-
-
-class StoredMetric(Protocol):
-    """A registry row or leaderboard entry: it carries the metric's canonical formula."""
-
-    @property
-    def canonical(self) -> str: ...
 
 
 MetricLike = Union[Metric, str, StoredMetric, Mapping[str, Any]]
 
 
-def _from_row(row: Any) -> Metric:
-    """The metric of a registry row (or a JSON row with "canonical"), checked against its hash."""
-    canonical = row.get("canonical") if isinstance(row, Mapping) else getattr(row, "canonical", None)
-    expected = row.get("hash") if isinstance(row, Mapping) else getattr(row, "hash", None)
-    if not isinstance(canonical, str):
-        raise TypeError(f"metric must be a formula, a Metric or a registry row, got {type(row).__name__}")
-    metric = Metric.parse(canonical)
-    if isinstance(expected, str) and expected != metric.hash:
-        raise ValueError(f"registry row {expected} does not match its formula {canonical!r} ({metric.hash})")
-    return metric
-
-
 def resolve_metric(metric: MetricLike) -> Metric:
     """A Metric as given, a built-in by name ("wanda"), the parse of a formula ("mul(abs(W), X)"),
-    or the metric of a registry row."""
-    if isinstance(metric, Metric):
-        return metric
-    if not isinstance(metric, str):
-        return _from_row(metric)
-    try:
-        return builtin(metric.strip())
-    except (KeyError, ValueError, LookupError):
-        return Metric.parse(metric)
+    or the metric of a registry row (``primitives.reference``, the one resolver)."""
+    return resolve_reference(metric)
 
 
 class MetricPruning(prune.BasePruningMethod):

@@ -22,7 +22,7 @@ def __getattr__(name: str) -> Any:
         from gp_engine.config import SearchConfig
         return SearchConfig
     if name in ("TaskSpec", "build_task"):
-        from gp_engine import tasks
+        from evaluators import tasks
         return getattr(tasks, name)
     if name == "make_map":
         from gp_engine.maps import make_map

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from gp_engine.maps import make_map
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 
 if TYPE_CHECKING:
+    from evaluators.base import Task
     from gp_engine.config import SearchConfig
     from gp_engine.maps.base import EvalMap
 
@@ -38,8 +39,8 @@ def budget_label(options: dict[str, Any]) -> str:
     return ",".join(f"{k}={options[k]}" for k in sorted(options))
 
 
-def reduced_budgets(task: Any, spec: TaskSpec, fractions: Sequence[float],
-                    make_map: Callable[[Any, TaskSpec], "EvalMap"]) -> list[Budget]:
+def reduced_budgets(task: Task, spec: TaskSpec, fractions: Sequence[float],
+                    make_map: Callable[[Task | None, TaskSpec], "EvalMap"]) -> list[Budget]:
     """One Budget per fraction of the task's evaluation data, smallest first."""
     from registry import settings_key
 
@@ -59,7 +60,7 @@ def reduced_budgets(task: Any, spec: TaskSpec, fractions: Sequence[float],
     return budgets
 
 
-def _sharing_variant(task: Any, options: dict[str, Any]) -> Any:
+def _sharing_variant(task: Task, options: dict[str, Any]) -> Task | None:
     """The reduced task sharing the full task's prepared state when it can, else None (built anew)."""
     variant = getattr(task, "variant", None)
     if variant is None:
@@ -74,17 +75,17 @@ class RunMaps:
     """The evaluation maps of one run (the full budget's, given or built, and one per reduced
     budget), closed together."""
 
-    def __init__(self, config: "SearchConfig", task: Any, spec: TaskSpec, given: "EvalMap | None" = None) -> None:
+    def __init__(self, config: "SearchConfig", task: Task, spec: TaskSpec, given: "EvalMap | None" = None) -> None:
         self.config = config
         self.full = given if given is not None else self._make(task, spec)
         self._own: list["EvalMap"] = [] if given is not None else [self.full]
 
-    def _make(self, task: Any, spec: TaskSpec) -> "EvalMap":
+    def _make(self, task: Task, spec: TaskSpec) -> "EvalMap":
         cfg = self.config
         extra = {"num_gpus": cfg.gpus_per_worker} if cfg.map == "ray" and cfg.gpus_per_worker else {}
         return make_map(cfg.map, task, spec, cfg.workers, cfg.timeout_s, **extra)
 
-    def reduced_map(self, variant: Any, spec: TaskSpec) -> "EvalMap":
+    def reduced_map(self, variant: Task | None, spec: TaskSpec) -> "EvalMap":
         """A map for a reduced budget; in-process it scores the variant sharing the prepared task."""
         if self.config.map == "inprocess" and variant is not None:
             self._own.append(make_map("inprocess", variant, spec))

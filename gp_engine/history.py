@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,7 +109,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_progress(out_dir: Path, registry: Any, run_id: str, cache: FitnessCache, direction: str,
-                   generations: list[Mapping[str, Any]], settings_key: str,
+                   generations: Sequence[Mapping[str, Any]], settings_key: str,
                    operands: Iterable[str]) -> dict[str, Path]:
     """history.csv, equations.csv/.md, fitness.png, pareto.png and progress.json (direction, per-generation
     statistics, built-in baselines) of a run, current to this generation."""

@@ -12,7 +12,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -33,14 +33,18 @@ from gp_engine.rundir import RunDir
 from gp_engine.scoring import Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
 from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from gp_engine.variation import Individual, Variation
 from primitives.tree import to_text
+
+if TYPE_CHECKING:
+    from evaluators.base import Task
+    from registry.store import Registry
 
 log = logging.getLogger(__name__)
 
 
-def _device(task: Any, settings: dict[str, Any]) -> str | None:
+def _device(task: Task, settings: dict[str, Any]) -> str | None:
     """The device a task scores on, as recorded with its evaluations."""
     device = getattr(task, "device", None) or settings.get("device")
     return str(device) if device else None
@@ -49,8 +53,8 @@ def _device(task: Any, settings: dict[str, Any]) -> str | None:
 class Search:
     """One search run bound to a run directory, a registry, a task and an evaluation map."""
 
-    def __init__(self, config: SearchConfig, run_dir: str | Path, *, registry: Any = None,
-                 task: Any = None, eval_map: EvalMap | None = None, name: str | None = None) -> None:
+    def __init__(self, config: SearchConfig, run_dir: str | Path, *, registry: Registry | str | None = None,
+                 task: Task | None = None, eval_map: EvalMap | None = None, name: str | None = None) -> None:
         from registry import Registry, settings_key
 
         self.config, self.dir = config, RunDir(Path(run_dir))
@@ -97,7 +101,7 @@ class Search:
         return self.progress.budget_counts
 
     @classmethod
-    def resume(cls, run_dir: str | Path, *, registry: Any = None, generations: int | None = None,
+    def resume(cls, run_dir: str | Path, *, registry: Registry | str | None = None, generations: int | None = None,
                **kwargs: Any) -> "Search":
         """The search recorded in ``run_dir`` (its config and registry unless given)."""
         record = RunDir(Path(run_dir)).read_config()

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from evaluators.base import worst
+from evaluators.base import Fitness, worst
 from gp_engine.cache import CacheEntry, FitnessCache
 from gp_engine.budgets import Budget
 from gp_engine.candidates import Candidate, Counts, Result
 from gp_engine.fidelity import successive_halving
+
+if TYPE_CHECKING:
+    from registry.protocol import EvaluationStore
 
 log = logging.getLogger(__name__)
 NOTE_EVERY_S = 5.0  # at most one per-evaluation progress line per interval
@@ -32,7 +35,7 @@ CLAIM_POLL_S = 1.0  # how often a search looks for evaluations another search ha
 class Scorer:
     """Scores candidates for one run: cache, registry lookups, the map, and registry records."""
 
-    def __init__(self, *, registry: Any, run_id: str, budget: Budget, dedup: str, direction: str,
+    def __init__(self, *, registry: EvaluationStore, run_id: str, budget: Budget, dedup: str, direction: str,
                  cache: FitnessCache, versions: dict, device: str | None,
                  reduced: Sequence[Budget] = (), eta: float = 3.0) -> None:
         self.registry, self.run_id, self.budget = registry, run_id, budget
@@ -80,12 +83,13 @@ class Scorer:
             counts.skipped_registry += 1
         return True
 
-    def record(self, c: Candidate, fit: Result, budget: Budget, counts: Counts) -> None:
-        """Store one evaluation at a budget in the registry and count it."""
+    def record(self, c: Candidate, fit: Result, budget: Budget, counts: Counts,
+               details: Mapping[str, Any] | None = None) -> None:
+        """Store one evaluation at a budget (with the task's details) in the registry and count it."""
         assert c.metric is not None
         self.registry.record_evaluation(c.metric, budget.settings, fit.value if fit.ok else None, fit.ok,
                                         fit.reason, fit.wall_s, self.device, run_id=self.run_id,
-                                        versions=self.versions)
+                                        versions=self.versions, details=details)
         counts.evaluated += 1
         counts.failed += 0 if fit.ok else 1
 
@@ -95,9 +99,9 @@ class Scorer:
         start = time.perf_counter()
         last_note, finished = [start], [0]
 
-        def on_result(i: int, fit: Any) -> None:
+        def on_result(i: int, fit: Fitness) -> None:
             result = Result(fit.value, fit.ok, fit.reason, fit.wall_s)
-            self.record(todo[i], result, budget, counts)
+            self.record(todo[i], result, budget, counts, fit.details)
             counts.tally(budget.name, fit.wall_s)
             done(i, result)
             now, finished[0] = time.perf_counter(), finished[0] + 1
@@ -105,8 +109,9 @@ class Scorer:
                 return
             last_note[0] = now
             value = f"{fit.value:.6g}" if fit.ok else f"failed ({fit.reason})"
+            metric = todo[i].metric
             log.info("gen %d eval %d/%d [%s] %s %s (%.3g s)", generation, finished[0], len(todo), budget.name,
-                     value, todo[i].metric.canonical, fit.wall_s or 0.0)
+                     value, metric.canonical if metric else todo[i].text, fit.wall_s or 0.0)
 
         def run_map(indices: list[int]) -> None:
             if indices:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Iterable
 
 from gp_engine.pset import MetricPset, PsetError, from_node, to_node
 from gp_engine.candidates import Candidate, candidate
 from gp_engine.variation import Individual, Variation
 from primitives.builtins import BUILTINS, builtin
-from primitives.grammar import MetricSyntaxError, parse
+from primitives.errors import MetricReferenceError
+from primitives.reference import MetricSource, resolve_metric
 from primitives.tree import Node, to_text
 
 log = logging.getLogger(__name__)
@@ -28,21 +29,14 @@ def builtin_seeds(mp: MetricPset) -> list[tuple[str, Node]]:
     return seeds
 
 
-def reference_seeds(refs: Iterable[str], mp: MetricPset, registry: Any | None) -> list[tuple[str, Node]]:
-    """Trees for registry references (name, hash, hash prefix) or formula text."""
+def reference_seeds(refs: Iterable[str], mp: MetricPset, registry: MetricSource | None) -> list[tuple[str, Node]]:
+    """Trees for references (built-in, registry name/hash/prefix, formula: ``primitives.reference``)."""
     seeds = []
     for ref in refs:
-        tree: Node | None = None
-        if registry is not None:
-            try:
-                tree = parse(registry.get_metric(ref).text)
-            except Exception:  # not in the registry: maybe a formula
-                tree = None
-        if tree is None:
-            try:
-                tree = builtin(ref).tree if ref in BUILTINS else parse(ref)
-            except MetricSyntaxError as exc:
-                raise ValueError(f"seed {ref!r} is neither a registry metric nor a formula: {exc}") from None
+        try:
+            tree = resolve_metric(ref, registry).tree
+        except MetricReferenceError as exc:
+            raise ValueError(f"seed {ref!r}: {exc}") from None
         try:
             from_node(tree, mp)
         except PsetError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gp_engine.config import SearchConfig
 from gp_engine.tuning_report import mean_generations, trial_rows
@@ -27,6 +27,9 @@ from gp_engine.tuning_space import TuneSpace, TuningError
 from gp_engine.tuning_storage import HEARTBEAT_S, adopt_study_file, require_optuna, study_storage
 from gp_engine.tuning_trial import (PRUNERS, Objective, check_identity, enqueue_baseline, finished_count,
                                     make_pruner, retry_interrupted)
+
+if TYPE_CHECKING:
+    from registry.store import Registry
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +85,25 @@ class TuneResult:
     baseline: dict[str, Any] | None  # the trial of the base config's settings, if run
 
 
-def tune(request: TuneRequest, registry: Any = None) -> TuneResult:
+def tune(request: TuneRequest, registry: Registry | str | None = None) -> TuneResult:
     """Create or resume the study and run trials until ``request.trials`` are complete or pruned."""
     optuna = require_optuna()
     from gp_engine.maps import make_map
-    from gp_engine.tasks import TaskSpec, build_task
-    from registry import Registry
+    from evaluators.tasks import TaskSpec, build_task
+    from registry.store import Registry
 
     base, spec = request.base, TaskSpec(request.base.task, request.base.task_options)
     task = build_task(spec)
-    if own := not isinstance(registry, Registry):
+    own = not isinstance(registry, Registry)
+    if isinstance(registry, Registry):
+        store = registry
+    else:
         adopt_study_file(registry)
-        registry = Registry.open(registry)
+        store = Registry.open(registry)
     eval_map = storage = None
     try:
         direction = "maximize" if task.direction == "max" else "minimize"
-        storage = study_storage(registry, request.heartbeat_s)
+        storage = study_storage(store, request.heartbeat_s)
         study = optuna.create_study(storage=storage, study_name=request.study,
                                     direction=direction, load_if_exists=True,
                                     pruner=make_pruner(request.pruner, request.reports))
@@ -107,21 +113,21 @@ def tune(request: TuneRequest, registry: Any = None) -> TuneResult:
         retry_interrupted(study)
         eval_map = make_map(base.map, task, spec, base.workers, base.timeout_s)
         objective = Objective(base=base, space=request.space, seeds=request.seeds, budget=request.budget,
-                              folder=request.runs_dir / request.study, registry=registry, task=task,
+                              folder=request.runs_dir / request.study, registry=store, task=task,
                               eval_map=eval_map, reports=request.reports)
         while (done := finished_count(study)) < request.trials:
             study.sampler = optuna.samplers.TPESampler(seed=request.sampler_seed * 1_000_003 + done)
             study.optimize(objective, n_trials=1, catch=(), gc_after_trial=False)
             last = study.trials[-1]
             log.info("trial %d %s: %s %s", last.number, last.state.name.lower(), last.value, last.params)
-        return _result(study, request, registry.url)
+        return _result(study, request, store.url)
     finally:
         if eval_map is not None:
             eval_map.close()
         if storage is not None:
             storage.engine.dispose()
         if own:
-            registry.close()
+            store.close()
 
 
 def _result(study: Any, request: TuneRequest, storage: str) -> TuneResult:

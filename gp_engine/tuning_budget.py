@@ -22,9 +22,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gp_engine.config import SearchConfig
+
+if TYPE_CHECKING:
+    from evaluators.base import Task
+    from gp_engine.maps.base import EvalMap
+    from registry.store import Registry
 
 log = logging.getLogger(__name__)
 COUNTED = ("evaluated", "skipped_registry")
@@ -73,8 +78,8 @@ def _better(direction: str) -> Callable[[float, float], bool]:
     return (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
 
 
-def run_budgeted(config: SearchConfig, run_dir: Path, *, budget: int, registry: Any, task: Any,
-                 eval_map: Any = None, on_progress: Callable[[int, float | None], None] | None = None,
+def run_budgeted(config: SearchConfig, run_dir: Path, *, budget: int, registry: Registry, task: Task,
+                 eval_map: EvalMap | None = None, on_progress: Callable[[int, float | None], None] | None = None,
                  keep_going: Callable[[], bool] | None = None) -> BudgetedRun:
     """Run until ``budget`` metrics are scored.
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gp_engine.tuning_space import TuningError
+
+if TYPE_CHECKING:
+    from registry.store import Registry
 
 log = logging.getLogger(__name__)
 OPTUNA_TABLES = ("studies", "study_directions", "study_system_attributes", "study_user_attributes",
@@ -68,7 +71,7 @@ def adopt_study_file(url_or_path: str | os.PathLike[str] | None) -> bool:
     return True
 
 
-def study_storage(registry: Any, heartbeat_s: int | None = HEARTBEAT_S) -> Any:
+def study_storage(registry: Registry, heartbeat_s: int | None = HEARTBEAT_S) -> Any:
     """An Optuna RDBStorage on the database of an open Registry (its full URL, password included)."""
     optuna = require_optuna()
     url = registry.engine.url

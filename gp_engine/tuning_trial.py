@@ -10,11 +10,16 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gp_engine.config import SearchConfig
 from gp_engine.tuning_budget import run_budgeted, run_name
 from gp_engine.tuning_space import TuneSpace, TuningError
+
+if TYPE_CHECKING:
+    from evaluators.base import Task
+    from gp_engine.maps.base import EvalMap
+    from registry.store import Registry
 
 log = logging.getLogger(__name__)
 PRUNERS = ("median", "halving", "none")
@@ -38,7 +43,7 @@ class Objective:
     """Callable for study.optimize: a trial's config, its budgeted runs, the mean best fitness."""
 
     def __init__(self, *, base: SearchConfig, space: TuneSpace, seeds: tuple[int, ...], budget: int,
-                 folder: Path, registry: Any, task: Any, eval_map: Any, reports: int) -> None:
+                 folder: Path, registry: Registry, task: Task, eval_map: EvalMap | None, reports: int) -> None:
         self.base, self.space, self.seeds, self.budget = base, space, seeds, budget
         self.folder, self.registry, self.task, self.map = folder, registry, task, eval_map
         self.reports = reports

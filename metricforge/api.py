@@ -27,10 +27,9 @@ TASK_SHORTCUTS = ("sparsity", "group")  # keyword settings that are task options
 
 def parse(text: str) -> Metric:
     """A built-in by name ("wanda") or a formula in the metric language ("mul(abs(W), X)")."""
-    from primitives.builtins import BUILTINS, builtin
-    from primitives.metric import Metric
+    from primitives.reference import resolve_metric
 
-    return builtin(text.strip()) if text.strip() in BUILTINS else Metric.parse(text)
+    return resolve_metric(text)
 
 
 @dataclass
@@ -97,7 +96,7 @@ def evaluate(metrics: str | Metric | Iterable[str | Metric], task: str = "mlp-pr
     With ``registry`` (an open registry or a URL) every score is recorded under the task's settings."""
     import pandas as pd
 
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from primitives.metric import Metric
     from registry import Registry
 

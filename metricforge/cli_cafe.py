@@ -39,7 +39,7 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
          ) -> None:
     """Test AUC, memory and training throughput of compressed embeddings on MovieLens-100k."""
     from model_compression.cafe.experiment import CAFEConfig, run_cafe
-    from model_compression.cafe.methods import DEFAULT_THRESHOLD
+    from evaluators.embedding.cafe.methods import DEFAULT_THRESHOLD
     from model_compression.cafe.report import aggregate, markdown_tables, versus_hash, write_results
 
     import dataclasses
@@ -61,18 +61,11 @@ def cafe(model: str = typer.Option("deepfm", help="deepfm or dlrm."),
 
 def importance_text(ref: str, registry: Optional[str]) -> str:
     """--importance as a built-in name or formula; a registry name or hash becomes its formula text."""
-    from model_compression.cafe.metric_importance import check_importance, resolve_importance
+    from evaluators.embedding.cafe.metric_importance import resolve_importance
+    from registry.lookup import consulted_source
 
-    try:
-        return check_importance(ref.strip())
-    except ValueError as exc:
-        where = registry or "metricforge.db"
-        if "://" not in where and not Path(where).exists():
-            raise ValueError(f"{exc}; and there is no registry at {where} to look it up in") from None
-    from registry import Registry
-
-    with Registry.open(where) as reg:
-        return resolve_importance(ref, reg)
+    with consulted_source(registry) as source:
+        return resolve_importance(ref, source)
 
 
 def register(app: typer.Typer) -> None:

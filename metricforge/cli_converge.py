@@ -21,7 +21,7 @@ log = logging.getLogger("metricforge.converge")
 
 def _task(task: str, config: Optional[Path], options: list[str]):
     """The task with its options: defaults < config file's task options < -o flags (all checked)."""
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from metricforge.options import check_task_options, parse_options, read_config
 
     data = read_config(config)
@@ -45,7 +45,7 @@ def _evaluation(spec, task, metrics, args: dict, out: Path) -> str:
     from data_efficiency.convergence import ranking_convergence
     from data_efficiency.convergence_report import plot_ranking, ranking_table
     from gp_engine.checkpoint import write_json_atomic
-    from model_compression.json_safe import json_safe
+    from reporting.json_safe import json_safe
     from data_efficiency.units import output_matrix, units_of
 
     units = units_of(task)
@@ -71,8 +71,8 @@ def _calibration(spec, task, metrics, args: dict, out: Path) -> str:
     from data_efficiency.calibration import calibration_convergence
     from data_efficiency.convergence_report import calibration_table
     from gp_engine.checkpoint import write_json_atomic
-    from model_compression.json_safe import json_safe
-    from gp_engine.tasks import TaskSpec, build_task
+    from reporting.json_safe import json_safe
+    from evaluators.tasks import TaskSpec, build_task
 
     if spec.name != "llm-prune":
         raise ValueError("--calib-windows applies to llm-prune")

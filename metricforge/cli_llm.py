@@ -21,7 +21,7 @@ TaskOptions = option_option()
 
 def _task(name: str, sparsity: Optional[float], group: Optional[str], options: Optional[List[str]]):
     """The task with its -o options and flags, every option checked before anything is loaded."""
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from metricforge.options import check_task_options, parse_options
 
     settings = parse_options(options)
@@ -113,7 +113,7 @@ def evaluate_command(
             start = time.perf_counter()
             fitness = task.score(metric)
             reg.record_evaluation(metric, settings, fitness.value if fitness.ok else None, fitness.ok,
-                                  fitness.reason, fitness.wall_s, settings.get("device"))
+                                  fitness.reason, fitness.wall_s, settings.get("device"), details=fitness.details)
             if metric.name and reg.get_metric(metric.hash).name is None:
                 reg.add_metric(metric, name=metric.name)
             log.info("%s: %s (%.1f s)", metric.name or metric.canonical, fitness.value, time.perf_counter() - start)

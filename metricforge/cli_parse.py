@@ -12,11 +12,10 @@ def parse_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Parse a formula and print its canonical form, ranking form, hashes and LaTeX."""
-    from primitives.builtins import BUILTINS, builtin
-    from primitives.metric import Metric
+    from primitives.reference import resolve_metric
     from registry.exporters import export
 
-    metric = builtin(formula) if formula in BUILTINS else Metric.parse(formula)
+    metric = resolve_metric(formula)
     info = {
         "text": metric.text,
         "canonical": metric.canonical,

@@ -46,10 +46,9 @@ def _open(url: Optional[str]):
 
 
 def _metric_from_text(formula: str):
-    from primitives.builtins import BUILTINS, builtin
-    from primitives.metric import Metric
+    from primitives.reference import resolve_metric
 
-    return builtin(formula) if formula in BUILTINS else Metric.parse(formula)
+    return resolve_metric(formula)
 
 
 @registry_app.command("add")

@@ -8,7 +8,7 @@ DIRECTIONS = ("min", "max")
 
 def task_direction(task: str) -> str:
     """The direction a registered task declares (``Task.direction``)."""
-    from gp_engine.tasks import UnknownTaskError, task_class
+    from evaluators.tasks import UnknownTaskError, task_class
 
     try:
         return str(task_class(task).direction)

@@ -1,4 +1,4 @@
-"""Resolve what a user typed into a Metric: a built-in name, a formula, or a registry entry."""
+"""Resolve what a user typed into a Metric (``registry.lookup``: one order, one default registry)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
@@ -8,24 +8,7 @@ if TYPE_CHECKING:
 
 
 def resolve_metric(ref: str, registry_url: Optional[str] = None) -> Metric:
-    """Built-in name, then formula text, then registry name/hash/prefix (when a registry is usable)."""
-    from primitives.builtins import BUILTINS, builtin
-    from primitives.grammar import MetricSyntaxError
-    from primitives.metric import Metric
+    """A built-in name, a registry name/hash/prefix or a formula (``primitives.reference`` gives the order)."""
+    from registry.lookup import resolve_reference
 
-    if ref in BUILTINS:
-        return builtin(ref)
-    try:
-        return Metric.parse(ref)
-    except MetricSyntaxError as syntax_error:
-        if "(" in ref:
-            raise
-        from registry.errors import NotFoundError
-        from registry.store import Registry
-
-        with Registry.open(registry_url) as reg:
-            try:
-                row = reg.get_metric(ref)
-            except NotFoundError:
-                raise ValueError(f"{ref!r} is not a built-in, a formula ({syntax_error}) or a registry entry") from None
-        return Metric.parse(row.canonical, name=row.name)
+    return resolve_reference(ref, registry_url)

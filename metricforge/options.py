@@ -70,7 +70,7 @@ def read_config(path: Optional[Path]) -> dict[str, Any]:
 def check_task_options(task: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """Task options checked against the task's settings (unknown keys, wrong types) before building
     it; returned as given, so the task converts them itself and a run's recorded options stay as typed."""
-    from gp_engine.tasks import task_class
+    from evaluators.tasks import task_class
     from gp_engine.validation import validate_settings
 
     cls = task_class(task)

@@ -5,6 +5,8 @@ the same sympy expression always prints the same way, independent of sympy's int
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 
 from primitives.sympy_bridge import _OPAQUE_ASSUMPTIONS
@@ -56,7 +58,8 @@ def _product(expr: sympy.Mul) -> Node:
 
 
 def _sum(expr: sympy.Add) -> Node:
-    positives, negatives = [], []
+    positives: list[Any] = []
+    negatives: list[Any] = []
     for term in expr.args:
         coeff, _ = term.as_coeff_mul()
         (negatives if coeff.is_negative else positives).append(term)

@@ -31,6 +31,14 @@ class Metric:
         """A metric from formula text; a formula that reads no operand is refused (its scores are constant)."""
         return cls(require_operand(parse(text, operands)), name)
 
+    @classmethod
+    def from_canonical(cls, text: str, name: str | None = None) -> "Metric":
+        """A metric from canonical text this program made itself (the search sends it to its workers):
+        parsed by the grammar, and taken as its own canonical form, so sympy does not run again."""
+        metric = cls.parse(text, name=name)
+        metric.__dict__["canonical_tree"] = metric.tree  # the cached_property's slot
+        return metric
+
     @property
     def text(self) -> str:
         return to_text(self.tree)
@@ -49,7 +57,7 @@ class Metric:
 
     @cached_property
     def ranking(self) -> str:
-        return to_text(ranking_form(self.tree))
+        return to_text(ranking_form(self.tree, self.canonical_tree))
 
     @cached_property
     def rank_hash(self) -> str:

@@ -100,9 +100,10 @@ def _common_power_root(node: Node) -> Node | None:
     return oos(from_sympy(root))
 
 
-def ranking_form(node: Node) -> Node:
-    """Canonical tree with root maps that keep the order of scores removed."""
-    current = canonical(node)
+def ranking_form(node: Node, canonical_tree: Node | None = None) -> Node:
+    """Canonical tree with root maps that keep the order of scores removed (``canonical_tree``: the
+    node's canonical form when already known, so sympy does not run for it again)."""
+    current = canonical(node) if canonical_tree is None else canonical_tree
     while True:
         stripped = _strip_root(current)
         if stripped is None:

@@ -114,7 +114,8 @@ def _evaluation(entry: dict[str, Any], metrics: set[str], runs: set[str]) -> dic
            "reason": _field(entry, "reason", (str,), null=True, limit=MAX_REASON),
            "wall_s": _float(entry, "wall_s"), "device": _field(entry, "device", (str,), null=True, limit=64),
            "versions": _json_text(entry, "versions"), "created_at": _time(entry, "created_at"),
-           "sparsity": _float(entry, "sparsity")}
+           "sparsity": _float(entry, "sparsity"),
+           "details": _json_text(entry, "details") if "details" in entry else "{}"}  # absent in older exports
     for key, limit in (("task", 64), ("model", MAX_LABEL), ("dataset", MAX_LABEL), ("granularity", 32), ("budget", MAX_LABEL)):
         row[key] = _field(entry, key, (str,), null=True, limit=limit)
     if row["metric"] not in metrics:

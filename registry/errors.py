@@ -6,12 +6,14 @@ from collections.abc import Iterator
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from primitives.errors import MetricNotFound
+
 
 class RegistryError(Exception):
     """A registry cannot be opened, read or written; the message is one line."""
 
 
-class NotFoundError(RegistryError, LookupError):
+class NotFoundError(RegistryError, MetricNotFound):
     """No metric, evaluation or run matches the reference."""
 
 

@@ -3,8 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
+
+
+def finite_json(value: Any) -> Any:
+    """A copy with NaN and infinities as None (through dicts, lists, tuples), so the text is standard JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
 
 
 def canonical_json(value: Any) -> str:

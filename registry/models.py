@@ -99,6 +99,7 @@ class Evaluation(Base):
     device: Mapped[str | None] = mapped_column(String(64), nullable=True)
     versions: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class Lineage(Base):

@@ -106,7 +106,7 @@ def resolve_key(session: Session, task: str | None, filters: dict[str, Any]) -> 
     return keys[0] if keys else None
 
 
-def leaderboard(session: Session, key: str, task: str | None, direction: str,
+def leaderboard(session: Session, key: str, task: str | None, direction: str | None,
                 limit: int | None) -> list[LeaderboardEntry]:
     """Each metric's best successful score under one settings key, best first."""
     if direction not in ("min", "max"):

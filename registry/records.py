@@ -64,6 +64,7 @@ class EvaluationRow:
     device: str | None
     versions: dict[str, Any]
     created_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)  # the task's: sparsity reached, timings, ...
 
     @classmethod
     def of(cls, row: models.Evaluation, metric_hash: str) -> EvaluationRow:
@@ -71,7 +72,7 @@ class EvaluationRow:
         return cls(row.id, row.metric_id, metric_hash, row.run_id, row.task, row.model,
                    row.dataset, row.sparsity, row.granularity, row.budget, row.settings_key,
                    _json(row.settings), row.score, bool(row.ok), row.reason, row.wall_s,
-                   row.device, _json(row.versions), _utc(row.created_at))
+                   row.device, _json(row.versions), _utc(row.created_at), _json(row.details))
 
 
 @dataclass(frozen=True)

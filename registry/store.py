@@ -112,12 +112,13 @@ class Registry:
                           score: float | None, ok: bool, reason: str | None = None,
                           wall_s: float | None = None, device: str | None = None,
                           run_id: str | None = None,
-                          versions: Mapping[str, Any] | None = None) -> EvaluationRow:
-        """Store one evaluation (and its metric if new) in one transaction."""
+                          versions: Mapping[str, Any] | None = None,
+                          details: Mapping[str, Any] | None = None) -> EvaluationRow:
+        """Store one evaluation (and its metric if new, and the task's details) in one transaction."""
         def write(s: Session) -> EvaluationRow:
             metric_id = writes.metric_id(s, metric)
             row = writes.insert_evaluation(s, metric_id, settings, score, ok, reason, wall_s,
-                                           device, run_id, versions)
+                                           device, run_id, versions, details)
             if run_id is not None:  # the run's claim on this metric ends with its evaluation
                 claims.release(s, s.get(Metric, metric_id).hash, row.settings_key, run_id)
             return queries.evaluations(s, Evaluation.id == row.id)[0]

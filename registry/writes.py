@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from registry import models, queries
 from registry.errors import NotFoundError, RegistryError
-from registry.keys import budget_text, canonical_json, settings_key
+from registry.keys import budget_text, canonical_json, finite_json, settings_key
 from registry.limits import (
     MAX_FORMULA,
     MAX_JSON_FIELD,
@@ -87,7 +87,8 @@ def _granularity(settings: Mapping[str, Any]) -> str | None:
 def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, Any],
                       score: float | None, ok: bool, reason: str | None, wall_s: float | None,
                       device: str | None, run_id: str | None,
-                      versions: Mapping[str, Any] | None) -> models.Evaluation:
+                      versions: Mapping[str, Any] | None,
+                      details: Mapping[str, Any] | None = None) -> models.Evaluation:
     """Add one evaluation; the named settings fill their own columns."""
     if score is not None and math.isnan(score):
         score = None
@@ -107,6 +108,7 @@ def insert_evaluation(session: Session, metric_id: int, settings: Mapping[str, A
         settings=settings_text, score=score, ok=bool(ok), reason=cut(reason),
         wall_s=wall_s, device=cut(device, 64), versions=versions_text,
         created_at=utcnow(),
+        details=check_length("details JSON", canonical_json(finite_json(dict(details or {}))), MAX_JSON_FIELD),
     )
     session.add(row)
     session.flush()

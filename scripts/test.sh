@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the test suite on a fresh machine: set up (with the ray and dev extras), start a
-# throwaway PostgreSQL server for the registry tests, run pytest, stop the server.
+# Run the test suite on a fresh machine: set up (with the ray and dev extras), check the
+# dependency rules (lint-imports, contracts in pyproject.toml) and the types of the typed packages
+# (mypy), start a throwaway PostgreSQL server for the registry tests, run pytest, stop the server.
 #   bash scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
   { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; } \
     || echo "[test] warning: chromium could not be installed; the browser check will skip" >&2
 fi
+
+echo "[test] lint-imports (layer contracts)"
+.venv/bin/lint-imports
+echo "[test] mypy (primitives, registry, gp_engine, evaluators/base.py: [tool.mypy] in pyproject.toml)"
+.venv/bin/mypy
 
 PG_URL=$(bash scripts/pg_test_server.sh start)
 trap 'bash scripts/pg_test_server.sh stop >/dev/null 2>&1 || true' EXIT

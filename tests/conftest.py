@@ -58,3 +58,30 @@ def postgres_url() -> Iterator[str]:
 def make_postgres_database():
     """``fresh_postgres_database`` for tests that need a second database on the server."""
     return fresh_postgres_database
+
+
+# Small synthetic CTR data and a tiny DeepFM, shared by the CAFE mechanism tests
+# (tests/evaluators/embedding) and the studies (tests/model_compression); torch is imported on use.
+@pytest.fixture(scope="session")
+def data():
+    """1,500 synthetic CTR rows split at random, multi-hot genres."""
+    from evaluators.recsys.data import make_splits
+    from evaluators.recsys.synthetic import synthetic_table
+
+    return make_splits(synthetic_table(rows=1500, seed=0), "random", "multi", seed=0, calib_rows=256)
+
+
+@pytest.fixture
+def tiny():
+    """A DeepFM with 4-wide embeddings and a 16-8 MLP."""
+    from evaluators.recsys.models import ModelConfig
+
+    return ModelConfig("deepfm", emb_dim=4, hidden=(16, 8))
+
+
+@pytest.fixture
+def train_cfg():
+    """Two epochs of Adam at lr 1e-2, batch 128."""
+    from evaluators.recsys.train import TrainConfig
+
+    return TrainConfig(epochs=2, batch_size=128, lr=1e-2, seed=0)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model_compression.cafe.methods import MethodOptions
+from evaluators.embedding.cafe.methods import MethodOptions
 from model_compression.cafe.variants import Variant
 
 HERE = Path(__file__).resolve().parent

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 from benchmarks.cafe.arms import arms, evolved_protocol, parse_evolved, tuning_protocol  # noqa: E402
 from benchmarks.cafe.notes import notes  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_seed  # noqa: E402
-from model_compression.cafe.methods import DEFAULT_THRESHOLD, METHODS  # noqa: E402
+from evaluators.embedding.cafe.methods import DEFAULT_THRESHOLD, METHODS  # noqa: E402
 from model_compression.cafe.report import write_results  # noqa: E402
 from model_compression.cafe.variants import Variant  # noqa: E402
 
@@ -75,18 +75,11 @@ def load_rows(path: Path) -> list[dict]:
 
 def resolve_evolved(refs: dict[str, str], registry: str) -> dict[str, str]:
     """{label: reference} as {label: importance text}: formulas as given, registry names or hashes as their formula."""
-    from model_compression.cafe.metric_importance import check_importance, resolve_importance
+    from evaluators.embedding.cafe.metric_importance import resolve_importance
+    from registry.lookup import consulted_source
 
-    out = {}
-    for label, ref in refs.items():
-        try:
-            out[label] = check_importance(ref)
-        except ValueError:
-            from registry import Registry
-
-            with Registry.open(registry) as reg:
-                out[label] = resolve_importance(ref, reg)
-    return out
+    with consulted_source(registry) as source:
+        return {label: resolve_importance(ref, source) for label, ref in refs.items()}
 
 
 def settings_of(variant: Variant, ratio: float) -> dict:

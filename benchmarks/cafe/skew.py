@@ -16,8 +16,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from evaluators.recsys.config import DataConfig  # noqa: E402
 from evaluators.recsys.dense import load_data  # noqa: E402
-from model_compression.cafe.cafe_embedding import CAFEEmbedding  # noqa: E402
-from model_compression.cafe.methods import train_counts  # noqa: E402
+from evaluators.embedding.cafe.cafe_embedding import CAFEEmbedding  # noqa: E402
+from evaluators.embedding.cafe.methods import train_counts  # noqa: E402
 
 
 def rows(ratios: list[float], fractions: list[float], dim: int = 16) -> list[dict]:

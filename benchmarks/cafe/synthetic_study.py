@@ -15,7 +15,7 @@ from evaluators.recsys.data import CTRData, make_splits, split_order
 from evaluators.recsys.synthetic import ZipfCTRSpec, zipf_ctr
 from evaluators.recsys.train import metrics
 from model_compression.cafe.experiment import CAFEConfig, run_one, run_seed
-from model_compression.cafe.methods import MethodOptions, train_counts
+from evaluators.embedding.cafe.methods import MethodOptions, train_counts
 from model_compression.cafe.variants import Variant
 
 log = logging.getLogger("benchmarks.cafe.synthetic_scale")

@@ -1,5 +1,5 @@
 """How CAFE's threshold T behaves on MovieLens-100k (DeepFM, mean-1 gradient-norm scores): the measurement
-behind ``model_compression.cafe.methods.DEFAULT_THRESHOLD``.
+behind ``evaluators.embedding.cafe.methods.DEFAULT_THRESHOLD``.
 
     nice -n 10 .venv/bin/python benchmarks/cafe/threshold.py                 # writes threshold.json / threshold.md
     nice -n 10 .venv/bin/python benchmarks/cafe/threshold.py --report-only   # threshold.md from threshold.json
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from evaluators.recsys.dense import load_data  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_one  # noqa: E402
-from model_compression.cafe.methods import train_counts  # noqa: E402
-from model_compression.cafe.step_hook import CAFEStepHook  # noqa: E402
+from evaluators.embedding.cafe.methods import train_counts  # noqa: E402
+from evaluators.embedding.cafe.step_hook import CAFEStepHook  # noqa: E402
 
 log = logging.getLogger("benchmarks.cafe.threshold")
 READING = """\
@@ -35,7 +35,7 @@ how many ids can earn a row in an epoch. "hot in top-H frequent" is the share of
 are among the H most frequent training ids (the sketch is small, so Space-Saving's inherited scores let
 some less frequent ids in).
 
-Choice (DEFAULT_THRESHOLD = 100 in model_compression/cafe/methods.py): at T = 100, 612 ids occur at
+Choice (DEFAULT_THRESHOLD = 100 in evaluators/embedding/cafe/methods.py): at T = 100, 612 ids occur at
 least T times in one epoch of training, of the order of the largest hot capacity (462 rows at ratio 0.5),
 and every ratio still takes all its hot rows within half an epoch (step 69 of 959 at ratio 0.5). Larger
 T leaves rows empty for long (T = 2000: until step 797 at ratio 0.5); smaller T hands the rows to

@@ -31,9 +31,9 @@ from evaluators.classifier import one_thread  # noqa: E402
 from evaluators.recsys.config import RecsysTaskConfig  # noqa: E402
 from evaluators.recsys.dense import load_data  # noqa: E402
 from evaluators.recsys.train import batch_at, bce_loss  # noqa: E402
-from model_compression.cafe.methods import MethodOptions, train_counts  # noqa: E402
-from model_compression.cafe.step_hook import CAFEStepHook  # noqa: E402
-from model_compression.cafe.training import build  # noqa: E402
+from evaluators.embedding.cafe.methods import MethodOptions, train_counts  # noqa: E402
+from evaluators.embedding.cafe.step_hook import CAFEStepHook  # noqa: E402
+from evaluators.embedding.cafe.training import build  # noqa: E402
 from model_compression.cafe.variants import Variant  # noqa: E402
 
 PARTS = ("forward", "backward", "hook", "optimizer")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from benchmarks.cafe.run import load_rows  # noqa: E402
 from model_compression.cafe.experiment import CAFEConfig, run_one  # noqa: E402
-from model_compression.cafe.methods import MethodOptions, train_counts  # noqa: E402
+from evaluators.embedding.cafe.methods import MethodOptions, train_counts  # noqa: E402
 from model_compression.cafe.variants import Variant  # noqa: E402
 
 log = logging.getLogger("benchmarks.cafe.tune")

@@ -29,7 +29,7 @@ def searched_metrics(registry: str, top: int, spread: int) -> list[str]:
     """The best and a spread of the full-budget search's leaderboard (its own settings)."""
     from data_efficiency.metric_set import leaderboard_metrics
     from gp_engine.config import SearchConfig, load_toml
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
     from registry import Registry
 
     cfg = SearchConfig.from_dict(load_toml(ROOT / "configs" / "llm-search-random.toml"))

@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from gp_engine.config import SearchConfig  # noqa: E402
 from gp_engine.env import library_versions  # noqa: E402
-from gp_engine.tasks import TaskSpec, build_task  # noqa: E402
+from evaluators.tasks import TaskSpec, build_task  # noqa: E402
 from gp_engine.tuning import TuneRequest, tune  # noqa: E402
 from gp_engine.tuning_budget import run_budgeted, run_name  # noqa: E402
 from gp_engine.tuning_report import config_toml  # noqa: E402

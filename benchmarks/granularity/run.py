@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.granularity.summary import index_saving, mean_rows, ordering  # noqa: E402
 from model_compression.granularity.report import plot  # noqa: E402
-from model_compression.json_safe import json_safe  # noqa: E402
+from reporting.json_safe import json_safe  # noqa: E402
 from model_compression.granularity.study import StudyConfig, run_study  # noqa: E402
 from model_compression.lth.resolve import best_registry_metric, resolve_metric_ref  # noqa: E402
 

@@ -7,19 +7,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from evaluators.failure import restore as restore_tensors
+from evaluators.failure import snapshot as snapshot_tensors
+
 from .model import ImageData
 
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     """A copy of every parameter and buffer (restoring is a bit-exact copy back)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return snapshot_tensors(model.state_dict())
 
 
-@torch.no_grad()
 def restore(model: nn.Module, saved: Mapping[str, torch.Tensor]) -> None:
     """Copy the saved tensors back into the model in place."""
-    for k, v in model.state_dict().items():
-        v.copy_(saved[k])
+    restore_tensors(model.state_dict(), saved)
 
 
 @torch.no_grad()

@@ -12,10 +12,6 @@ from .operands import compute_operands, prunable_modules
 _LINEAR = {"element": "element", "vector": "vector:4", "kernel": "block:4", "filter": "filter", "head": "filter"}
 
 
-class ScoreError(ValueError):
-    """A candidate's scores cannot rank groups (non-finite or constant)."""
-
-
 def linear_counterpart(structure: Structure) -> Structure:
     """The linear-layer granularity of a conv one: vector (kernel row) -> 1x4, kernel -> 4x4 block, ..."""
     gran = structure.granularity

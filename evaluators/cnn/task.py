@@ -20,13 +20,14 @@ from typing import Any, Mapping
 import torch
 
 from evaluators.base import Fitness, PreparedTask
+from evaluators.failure import check_operands, check_scores
 from evaluators.granularity import Granularity, Structure, global_group_keep_masks, group_scores, parse_structure
 from primitives.compile import compile_metric
 
 from .finetune import apply_masks, fine_tune, restore
 from .model import CNNConfig, accuracy, one_thread
 from .operands import LAYER_SETS
-from .state import ScoreError, State, linear_counterpart
+from .state import State, linear_counterpart
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -107,13 +108,11 @@ class CNNPruneTask(PreparedTask):
         with one_thread(), torch.no_grad():
             for name in self.state.modules:
                 s = fn(self.state.ops[name]).float()
-                if not bool(torch.isfinite(s).all()):
-                    raise ScoreError(f"non-finite scores in layer {name}")
+                check_scores(f"layer {name}", s, group=None)
                 structure, ks = self.layer_structure(name)
                 grid = s if structure.granularity.kind == "nm" else group_scores(
                     s, structure.granularity, structure.aggregate, ks, None)[0]
-                if grid.numel() > 1 and bool((grid == grid.reshape(-1)[0]).all()):
-                    raise ScoreError(f"constant scores in layer {name} at granularity {structure.granularity}")
+                check_scores(f"layer {name} at granularity {structure.granularity}", grid)
                 out[name] = s
         return out
 
@@ -147,16 +146,13 @@ class CNNPruneTask(PreparedTask):
             restore(st.model, st.dense)
 
     def score(self, metric: Any) -> Fitness:
-        """Accuracy after pruning with ``metric``; NaN/inf/constant scores or errors fail."""
+        """Accuracy after pruning with ``metric``; a failure follows ``Fitness.guarded``'s rule."""
         self.prepare()
-        start = time.perf_counter()
-        missing = set(metric.operands) - set(self.operands)
-        if missing:
-            return Fitness.failed(self.direction, f"uses operands {sorted(missing)} this task does not provide")
-        try:
-            acc, sparsity = self.accuracy_with(self.masks(metric))
-        except Exception as exc:
-            reason = str(exc) if isinstance(exc, ScoreError) else f"error: {type(exc).__name__}: {exc}"
-            return Fitness.failed(self.direction, reason, time.perf_counter() - start)
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), metric.text)
+
+    def _score(self, metric: Any, start: float) -> Fitness:
+        """The body of score: operands checked, masks, accuracy with every weight restored."""
+        check_operands(metric.operands, self.operands, self.name)
+        acc, sparsity = self.accuracy_with(self.masks(metric))
         return Fitness(acc, True, None, time.perf_counter() - start,
                        {"dense": self.state.dense_accuracy, "sparsity": sparsity})

@@ -15,9 +15,11 @@ from typing import Any, Iterator
 import torch
 
 from evaluators.base import Fitness, Task
+from evaluators.failure import check_operands, check_scores, restore, snapshot
 from evaluators.digits.model import DigitsConfig, accuracy, load_data, load_or_train, one_thread
 from evaluators.digits.operands import compute_operands, linear_layers
-from evaluators.masks import check_sparsity, global_keep_masks, keep_mask, parse_group
+from evaluators.granularity import keep_masks, parse_structure
+from evaluators.masks import global_keep_masks, keep_mask
 from primitives.compile import compile_metric
 from primitives.metric import Metric
 
@@ -40,8 +42,9 @@ class MLPPruneTask(Task):
             operands = tuple(o.strip() for o in operands.split(",") if o.strip())
         if isinstance(hidden, str):
             hidden = tuple(int(h) for h in hidden.replace("-", ",").split(",") if h.strip())
-        self.group = str(parse_group(group))
-        self.sparsity = check_sparsity(float(sparsity), None if self.group == "global" else self.group)
+        structure = parse_structure(group)  # every granularity of the one group grammar
+        self.group = str(structure)
+        self.sparsity = structure.check_sparsity(float(sparsity))
         if layers not in ("hidden", "all"):
             raise ValueError("layers must be 'hidden' (all but the classifier) or 'all'")
         bad = [o for o in operands if o not in ALL_OPERANDS]
@@ -91,20 +94,22 @@ class MLPPruneTask(Task):
     @contextlib.contextmanager
     def _masked(self, scores: dict[str, torch.Tensor]) -> Iterator[torch.nn.Module]:
         """The model with masks from per-layer scores applied; weights restored afterwards."""
-        if self.group == "global":
-            masks = global_keep_masks(scores, self.sparsity)
-        else:
-            masks = {n: keep_mask(s, self.sparsity, self.group) for n, s in scores.items()}
-        saved = {n: self._linears[n].weight.detach().clone() for n in masks}
+        structure = parse_structure(self.group)
+        if structure.granularity.kind in ("element", "nm"):  # single weights, on the scores' own (broadcast) shape
+            masks = (global_keep_masks(scores, self.sparsity) if structure.is_global
+                     else {n: keep_mask(s, self.sparsity, str(structure)) for n, s in scores.items()})
+        else:  # groups tile the whole weight
+            masks = keep_masks({n: torch.broadcast_to(s, self._linears[n].weight.shape) for n, s in scores.items()},
+                               self.sparsity, self.group)
+        weights = {n: self._linears[n].weight for n in masks}
+        saved = snapshot(weights)
         try:
             with torch.no_grad():
                 for n, mask in masks.items():
-                    self._linears[n].weight.mul_(mask)
+                    weights[n].mul_(mask)
             yield self._model  # type: ignore[misc]
         finally:
-            with torch.no_grad():
-                for n, w in saved.items():
-                    self._linears[n].weight.copy_(w)
+            restore(weights, saved)
 
     def _evaluate_with(self, scores: dict[str, torch.Tensor]) -> float:
         """Accuracy with masks from per-layer scores applied."""
@@ -126,28 +131,20 @@ class MLPPruneTask(Task):
                 return (model(self._x_eval).argmax(dim=1) == self._y_eval).double()
 
     def score(self, metric: Metric) -> Fitness:
-        """Accuracy after pruning with ``metric``; NaN/inf/constant scores or errors fail."""
+        """Accuracy after pruning with ``metric``; a failure follows ``Fitness.guarded``'s rule."""
         self.prepare()
-        start = time.perf_counter()
-        missing = set(metric.operands) - set(self.operands)
-        if missing:
-            return Fitness.failed(self.direction, f"uses operands {sorted(missing)} this task does not provide")
-        try:
-            fn = compile_metric(metric)
-            scores: dict[str, torch.Tensor] = {}
-            with one_thread(), torch.no_grad():
-                for n in self._pruned:
-                    s = fn(self._ops[n])
-                    if not bool(torch.isfinite(s).all()):
-                        return Fitness.failed(self.direction, f"non-finite scores in layer {n}",
-                                              time.perf_counter() - start)
-                    if bool((s == s.reshape(-1)[0]).all()):
-                        return Fitness.failed(self.direction, f"constant scores in layer {n}",
-                                              time.perf_counter() - start)
-                    scores[n] = s
-                acc = self._evaluate_with(scores)
-        except Exception as exc:
-            return Fitness.failed(self.direction, f"error: {type(exc).__name__}: {exc}", time.perf_counter() - start)
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), metric.text)
+
+    def _score(self, metric: Metric, start: float) -> Fitness:
+        """The body of score: operands checked, scores checked per layer, accuracy with weights restored."""
+        check_operands(metric.operands, self.operands, self.name)
+        fn = compile_metric(metric)
+        scores: dict[str, torch.Tensor] = {}
+        with one_thread(), torch.no_grad():
+            for n in self._pruned:
+                scores[n] = fn(self._ops[n])
+                check_scores(f"layer {n}", scores[n])
+            acc = self._evaluate_with(scores)
         return Fitness(acc, True, None, time.perf_counter() - start, {"dense": self.dense_accuracy})
 
     def random_baseline(self, repeats: int = 3, seed: int = 0) -> float:

@@ -8,10 +8,10 @@ from typing import Any
 from evaluators.recsys.config import DataConfig, EVAL_SPLITS
 from evaluators.recsys.models import MODELS, ModelConfig
 from evaluators.recsys.train import TrainConfig
-from model_compression.cafe.budget import check_ratio
-from model_compression.cafe.cafe_embedding import CAFEEmbedding
-from model_compression.cafe.methods import DEFAULT_THRESHOLD, MethodOptions
-from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
+from evaluators.embedding.cafe.budget import check_ratio
+from evaluators.embedding.cafe.cafe_embedding import CAFEEmbedding
+from evaluators.embedding.cafe.methods import DEFAULT_THRESHOLD, MethodOptions
+from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS
 
 # CAFEEmbedding's construction defaults the task relies on: recorded so that changing one changes the key.
 _DEFAULTS = inspect.signature(CAFEEmbedding.__init__).parameters

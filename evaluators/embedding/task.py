@@ -2,7 +2,7 @@
 
 ``score(metric)`` trains DeepFM (or DLRM) on MovieLens-100k with CAFE embeddings at ``ratio`` of the
 full table, the sketch fed by |metric| over the occurrence operands (gnorm, freq, enorm, recency,
-gdot, perr; ``model_compression.cafe.occurrence``), for each seed, and returns the mean AUC on
+gdot, perr; ``evaluators.embedding.cafe.occurrence``), for each seed, and returns the mean AUC on
 ``eval_split`` (validation by default: the test split stays for reports). Metrics over other
 operands, non-finite scores, scores equal within every batch and non-finite predictions give
 ``Fitness.failed`` with the reason; nothing a candidate does crashes the search.
@@ -14,9 +14,10 @@ import statistics
 import time
 from typing import Any
 
-from evaluators.base import Fitness, PreparedTask
+from evaluators.base import Fitness, PreparedTask, ScoreError
+from evaluators.failure import check_operands
 from evaluators.embedding.config import EmbeddingTaskConfig
-from model_compression.cafe.occurrence import OCCURRENCE_OPERANDS
+from evaluators.embedding.cafe.occurrence import OCCURRENCE_OPERANDS
 
 
 class EmbeddingImportanceTask(PreparedTask):
@@ -43,8 +44,8 @@ class EmbeddingImportanceTask(PreparedTask):
     def _build_state(self) -> dict[int, Any]:
         """Per seed: the MovieLens split and its training counts (for ``freq``); one untimed warm-up."""
         from evaluators.recsys.dense import load_data
-        from model_compression.cafe.methods import train_counts
-        from model_compression.cafe.training import warm_up
+        from evaluators.embedding.cafe.methods import train_counts
+        from evaluators.embedding.cafe.training import warm_up
 
         cfg, state = self.config, {}
         for seed in cfg.seeds:
@@ -63,14 +64,11 @@ class EmbeddingImportanceTask(PreparedTask):
         """The body of score (exceptions are handled there)."""
         from evaluators.prune_method import resolve_metric
         from evaluators.recsys.train import evaluate
-        from model_compression.cafe.training import train_method
+        from evaluators.embedding.cafe.training import train_method
 
         cfg = self.config
         metric = resolve_metric(metric)
-        missing = [op for op in metric.operands if op not in self.operands]
-        if missing or not metric.operands:
-            return Fitness.failed(self.direction, f"operand(s) {', '.join(missing) or 'none'}: {self.name} needs "
-                                  f"some of {', '.join(self.operands)} and no others", time.perf_counter() - start)
+        check_operands(metric.operands, self.operands, self.name, need_one=True)
         aucs, details = [], {}
         for seed, (data, counts) in self.state.items():
             run = train_method(cfg.method, cfg.options(metric.text), data, cfg.model_config(),
@@ -78,13 +76,9 @@ class EmbeddingImportanceTask(PreparedTask):
                                recency_decay=cfg.recency_decay)
             hook = run.hook
             if hook is not None and hook.constant_steps == hook.steps:
-                return Fitness.failed(self.direction, "constant scores: the metric gave every occurrence of "
-                                      "every batch the same score", time.perf_counter() - start)
+                raise ScoreError("constant scores: the metric gave every occurrence of every batch the same score")
             result = evaluate(run.model, data.split(cfg.eval_split))
             aucs.append(result["auc"])
             details[f"seed{seed}"] = {**result, "train_s": run.train_s, "steps": run.steps,
                                       **(hook.summary() if hook is not None else {})}
-        wall = time.perf_counter() - start
-        if not all(a == a for a in aucs):
-            return Fitness.failed(self.direction, "non-finite predictions after training", wall, **details)
-        return Fitness(statistics.fmean(aucs), True, None, wall, details)
+        return Fitness(statistics.fmean(aucs), True, None, time.perf_counter() - start, details)

@@ -8,13 +8,13 @@ Text forms (case-insensitive):
 | ``vector:4`` / ``1x4`` | vector | 1 x k consecutive inputs of a row; bare ``vector`` on a conv: one kernel row (1 x S) |
 | ``block:4`` / ``block:2x8`` / ``4x4`` | block | a k x k (or a x b) tile of the (out x in) matrix |
 | ``kernel`` | kernel | one R x S kernel of a conv (2-D); on a linear layer it needs a size (``block:k``) |
-| ``filter`` / ``row`` / ``neuron`` | filter | a whole conv filter or linear output row (3-D) |
+| ``filter`` / ``neuron`` | filter | a whole conv filter or linear output row (3-D) |
 | ``head:64`` | head | the head_dim rows of one attention head in q/k/v, its columns in o; rows elsewhere |
 | ``2:4`` | nm | N of every M consecutive inputs pruned (the sparsity is N/M) |
 
-Careful: ``row`` here is the filter granularity (a whole row pruned). A task's ``group`` field
-keeps ``evaluators.masks``' meaning of ``row`` (per-row comparison of elements); see
-``evaluators.granularity.structure`` for the text form that tasks accept.
+``row`` is not a granularity: in the one group grammar (``evaluators.granularity.structure``, the
+text every task's ``group`` takes) it is the per-row comparison of single weights, and a whole row
+is ``filter`` or ``neuron``.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ __all__ = ["AGGREGATES", "Granularity", "parse_granularity"]
 KINDS = ("element", "vector", "block", "kernel", "filter", "head", "nm")
 AGGREGATES = ("l1", "l2", "max", "mean")
 _ALIASES = {"element": "element", "unstructured": "element", "fine": "element", "kernel": "kernel",
-            "filter": "filter", "row": "filter", "rows": "filter", "neuron": "filter", "vector": "vector"}
+            "filter": "filter", "neuron": "filter", "vector": "vector"}
 _NM = re.compile(r"^(\d+):(\d+)$")
 _WORD_ARG = re.compile(r"^(vector|block|head|kernel):(\d+)(?:x(\d+))?$")
 _TILE = re.compile(r"^(\d+)x(\d+)$")
@@ -79,11 +79,11 @@ def parse_granularity(text: str | Granularity) -> Granularity:
     word = re.sub(r"\s+", "", text.lower())
     if word in _ALIASES:
         return Granularity(_ALIASES[word])
-    if (m := _NM.match(word)) is not None:
-        n, mm = int(m.group(1)), int(m.group(2))
-        if not 1 <= n < mm:
-            raise ValueError(f"bad N:M granularity {text!r}: need 1 <= N < M (N pruned out of every M)")
-        return Granularity("nm", n, mm)
+    if _NM.match(word) is not None:
+        from evaluators.masks import parse_group  # N:M is the masks' group, parsed in one place
+
+        group = parse_group(word)
+        return Granularity("nm", group.n, group.m)
     if (m := _TILE.match(word)) is not None:
         a, b = _positive(int(m.group(1)), text), _positive(int(m.group(2)), text)
         return Granularity("vector", 1, b) if a == 1 else Granularity("block", a, b)
@@ -96,7 +96,7 @@ def parse_granularity(text: str | Granularity) -> Granularity:
         if kind == "head" and second is None:
             return Granularity("head", first)
     raise ValueError(f"unknown granularity {text!r}: expected element, vector[:k], block:k, block:AxB, kernel, "
-                     "filter (or row/neuron), head:HEAD_DIM or N:M such as 2:4")
+                     "filter (or neuron), head:HEAD_DIM or N:M such as 2:4")
 
 
 def check_aggregate(name: str) -> str:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from evaluators.masks import check_sparsity, parse_group
+
 from .group_masks import SCOPES, global_group_keep_masks, group_keep_mask
 from .spec import Granularity, check_aggregate, parse_granularity
 
 __all__ = ["Structure", "head_role", "keep_masks", "parse_structure"]
 
-_MASKS_GROUPS = {"row": "row", "layer": "layer", "global": "global"}
 _ROWS = ("q_proj", "k_proj", "v_proj", "query", "key", "value", "c_attn", "qkv_proj", "Wqkv")
 _COLS = ("o_proj", "out_proj", "attn.c_proj", "attention.dense", "attention.output.dense")
 
@@ -48,6 +49,11 @@ class Structure:
         """True when one ranking spans every layer."""
         return self.scope == "global"
 
+    def check_sparsity(self, sparsity: float) -> float:
+        """Sparsity as a float in [0, 1); an N:M structure must be asked for at N/M."""
+        gran = self.granularity
+        return check_sparsity(sparsity, str(gran) if gran.kind == "nm" else None)
+
     def keep_mask(self, scores: Tensor, sparsity: float, kernel_size: tuple[int, int] | None = None,
                   role: str | None = None) -> Tensor:
         """Keep-mask of one layer (not for global structures); role matters only for head granularities."""
@@ -63,8 +69,11 @@ def parse_structure(text: str | Structure, aggregate: str = "l2") -> Structure:
         raise ValueError(f"group must be a string such as 'row', '2:4' or 'vector:4', got {text!r}")  # noqa: TRY004
     agg = check_aggregate(aggregate)
     word = re.sub(r"\s+", "", text.lower())
-    if word in _MASKS_GROUPS:
-        return Structure(Granularity("element"), _MASKS_GROUPS[word], agg)
+    if "@" not in word and (word in ("row", "layer", "global") or ":" in word and word.replace(":", "").isdigit()):
+        group = parse_group(word)  # the single-weight groups: one parser, evaluators.masks
+        if group.kind == "nm":
+            return Structure(Granularity("nm", group.n, group.m), "layer", agg)
+        return Structure(Granularity("element"), group.kind, agg)
     body, at, scope = word.partition("@")
     scope = scope if at else "layer"
     if scope not in SCOPES:

@@ -4,6 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from evaluators.base import ScoreError
+from evaluators.failure import check_scores
+from evaluators.failure import restore as restore_tensors
+from evaluators.failure import snapshot as snapshot_tensors
 from evaluators.granularity import Structure, global_group_keep_masks, head_role, parse_structure
 from evaluators.progress import track
 
@@ -14,22 +18,14 @@ from .operands import LayerOperands, block_operands
 ScoreFn = Callable[[Mapping[str, Any]], Any]
 
 
-class ScoreError(ValueError):
-    """A candidate's scores cannot rank weights (NaN, inf, constant, wrong shape)."""
-
-
 def snapshot(layers: list[PrunableLayer]) -> dict[str, Any]:
     """A copy of every prunable weight as stored (restoring it is a bit-exact copy back)."""
-    return {layer.name: layer.module.weight.detach().clone() for layer in layers}
+    return snapshot_tensors({layer.name: layer.module.weight for layer in layers})
 
 
 def restore(layers: list[PrunableLayer], saved: Mapping[str, Any]) -> None:
     """Copy the saved weights back into the model."""
-    import torch
-
-    with torch.no_grad():
-        for layer in layers:
-            layer.module.weight.copy_(saved[layer.name])
+    restore_tensors({layer.name: layer.module.weight for layer in layers}, saved)
 
 
 def _group_range(scores: Any, structure: Structure) -> tuple[Any, Any]:
@@ -58,11 +54,7 @@ def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], grou
     except RuntimeError as exc:
         raise ScoreError(f"{layer.name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
     low, high = _group_range(scores, structure)
-    if not bool(torch.isfinite(low).all() & torch.isfinite(high).all()):
-        nan, inf = int(torch.isnan(scores).sum()), int(torch.isinf(scores).sum())
-        raise ScoreError(f"{layer.name}: scores not finite ({nan} NaN, {inf} inf)")
-    if not structure.is_global and bool((low == high).all()):
-        raise ScoreError(f"{layer.name}: scores constant within every {structure} group")
+    check_scores(layer.name, scores, low, high, None if structure.is_global else str(structure))
     return scores
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import time
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -99,18 +98,19 @@ class LLMPruneTask(PreparedTask):
         return self._apply(compile_metric(metric), tuple(metric.operands))
 
     def score(self, metric: Metric) -> Fitness:
-        """Scores, masks, evaluation and exact restore; any failure is Fitness(ok=False, inf, reason)."""
+        """Scores, masks, evaluation and exact restore; a failure follows ``Fitness.guarded``'s rule."""
+        self.prepare()
+        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), metric.text,
+                               metric=metric.text)
+
+    def _score(self, metric: Metric, start: float) -> Fitness:
+        """The body of score: operands checked, compiled, pruned (or screened masks reused), evaluated."""
         from primitives.compile import compile_metric
 
-        start = time.perf_counter()
-        self.prepare()
-        unknown = sorted(set(metric.operands) - set(self.operands))
-        if unknown:
-            return Fitness.failed(self.direction, f"operands not provided by {self.name}: {unknown}")
-        try:
-            fn = compile_metric(metric)
-        except Exception as exc:  # noqa: BLE001 - any compile error fails the candidate, never the search
-            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        from evaluators.failure import check_operands
+
+        check_operands(metric.operands, self.operands, self.name)
+        fn = compile_metric(metric)
         key = self.state.screened.key(metric, self.config)
         screened = self.state.screened.get(key)
         if screened is not None:  # scored on fewer windows before: same masks, same leading windows
@@ -159,9 +159,11 @@ class LLMPruneTask(PreparedTask):
         return self.score_pruning(lambda: self.apply_sparsegpt(variant), metric=f"sparsegpt (OBS update, {variant or 'auto'})")
 
     def score_pruning(self, apply: Any, **details: Any) -> Fitness:
-        """Run any pruning callable returning (pruned, total), measure perplexity, restore the dense weights."""
+        """Run any pruning callable returning (pruned, total), measure perplexity, restore the dense
+        weights; a failure follows ``Fitness.guarded``'s rule and keeps ``details``."""
         self.prepare()
-        return self._run(apply, time.perf_counter(), **details)
+        return Fitness.guarded(self.direction, lambda start: self._run(apply, start, **details),
+                               details.get("metric", "pruning"), **details)
 
     def _apply(self, fn: Any, needs: tuple[str, ...]) -> tuple[int, int]:
         """Zero the pruned weights for the configured mode; (pruned, total)."""
@@ -181,10 +183,11 @@ class LLMPruneTask(PreparedTask):
 
     def _run(self, apply: Any, start: float, key: tuple | None = None, screened: Screened | None = None,
              **details: Any) -> Fitness:
-        """Apply a pruning, measure perplexity, always restore the dense weights. With a memo key,
-        an evaluation on fewer windows than the prepared ones is kept for a later, larger one."""
+        """Apply a pruning, measure perplexity, always restore the dense weights (errors reach
+        ``Fitness.guarded``). With a memo key, an evaluation on fewer windows than the prepared ones
+        is kept for a later, larger one."""
         from .perplexity import perplexity_of, window_nll_sums
-        from .prune import ScoreError, restore
+        from .prune import restore
         from .screening import Screened, nonzero_patterns
 
         st, windows = self.state, self.evaluation_windows()
@@ -197,11 +200,6 @@ class LLMPruneTask(PreparedTask):
             sums = window_nll_sums(st.model, windows, self.config.eval_batch, known)
             ppl = perplexity_of(sums, windows.shape[1] - 1)
             eval_s = time.perf_counter() - pruned_at
-        except ScoreError as exc:
-            return Fitness.failed(self.direction, str(exc), time.perf_counter() - start, **details)
-        except Exception as exc:
-            log.debug("candidate failed", exc_info=True)
-            return Fitness.failed(self.direction, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, **details)
         finally:
             restore(st.layers, st.dense)
         if keep:
@@ -211,6 +209,4 @@ class LLMPruneTask(PreparedTask):
                 "eval_tokens": int(windows.numel())}
         if screened is not None:
             info["reused_windows"] = min(len(screened.nll_sums), windows.shape[0])
-        if not math.isfinite(ppl):
-            return Fitness.failed(self.direction, "perplexity is not finite", wall, **info)
         return Fitness(ppl, True, None, wall, info)

@@ -81,4 +81,6 @@ def load_model(root: Path, key: str, model: nn.Module) -> dict[str, Any] | None:
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of every tensor of the state dict (for exact restores)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    from evaluators.failure import snapshot as snapshot_tensors
+
+    return snapshot_tensors(model.state_dict())

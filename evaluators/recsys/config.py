@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evaluators.masks import check_sparsity, parse_group
+from evaluators.granularity import parse_structure
 from evaluators.recsys.data import GENRES, SPLITS
 from evaluators.recsys.models import MODELS, ModelConfig
 from evaluators.recsys.train import TrainConfig
@@ -61,7 +61,7 @@ class RecsysTaskConfig:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        check_sparsity(self.sparsity, parse_group(self.group))
+        parse_structure(self.group).check_sparsity(self.sparsity)  # every granularity of the one grammar
         if self.eval_split not in EVAL_SPLITS:
             raise ValueError(f"eval_split must be one of {', '.join(EVAL_SPLITS)}, got {self.eval_split!r}")
         if self.finetune_steps < 0:

@@ -132,10 +132,3 @@ def make_splits(table: CTRTable, how: str = "time", genres: str = "first", seed:
         train=full.take(train_idx), valid=full.take(order[n - n_test - n_valid: n - n_test]),
         test=full.take(order[n - n_test:]), calib=full.take(train_idx[calib_pick]), info=info)
 
-
-def load_movielens(split: str = "time", genres: str = "first", seed: int = 0, test_frac: float = 0.2,
-                   valid_frac: float = 0.1, calib_rows: int = 4096, drop_neutral: bool = False) -> CTRData:
-    """MovieLens-100k CTR data (click = rating >= 4) split by time or at random."""
-    from evaluators.recsys.movielens import load_table
-
-    return make_splits(load_table(), split, genres, seed, test_frac, valid_frac, calib_rows, drop_neutral)

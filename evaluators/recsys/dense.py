@@ -11,7 +11,8 @@ import torch
 
 from evaluators.recsys.cache import cache_key, cache_root, load_model, save_model, snapshot
 from evaluators.recsys.config import DataConfig
-from evaluators.recsys.data import CTRData, load_movielens
+from evaluators.recsys.data import CTRData
+from evaluators.recsys.movielens import load_movielens
 from evaluators.recsys.models import CTRModel, ModelConfig, build_model
 from evaluators.recsys.train import TrainConfig, evaluate, seed_everything, train
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluators.recsys.data import CTRTable
+from evaluators.recsys.data import CTRData, CTRTable, make_splits
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +139,9 @@ def load_table(threshold: float = 4.0) -> CTRTable:
         y=(ratings >= threshold).astype(np.float32), timestamp=inter["timestamp"].astype(float).to_numpy(),
         rating=ratings,
         info={"source": str(folder), "users": len(users), "items": len(items), "ratings": len(inter)})
+
+
+def load_movielens(split: str = "time", genres: str = "first", seed: int = 0, test_frac: float = 0.2,
+                   valid_frac: float = 0.1, calib_rows: int = 4096, drop_neutral: bool = False) -> CTRData:
+    """MovieLens-100k CTR data (click = rating >= 4) split by time or at random."""
+    return make_splits(load_table(), split, genres, seed, test_frac, valid_frac, calib_rows, drop_neutral)

@@ -6,22 +6,22 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor, nn
 
-from evaluators.masks import global_keep_masks, keep_mask, parse_group
+from evaluators.base import ScoreError
+from evaluators.failure import check_scores
+from evaluators.granularity import keep_masks, parse_structure
 
 ScoreFn = Callable[[Mapping[str, Tensor]], Tensor]
 
 
-class ScoreError(ValueError):
-    """A metric's scores are unusable (NaN, inf, constant, wrong shape); the message is the reason."""
-
-
-def _constant_in_every_group(scores: Tensor, group: str) -> bool:
-    """True when the scores carry no ranking inside any comparison group of the layer."""
-    parsed = parse_group(group)
-    if parsed.kind in ("layer", "global"):
-        return bool(scores.max() == scores.min())
-    rows = scores.reshape(-1, parsed.m) if parsed.kind == "nm" else scores
-    return bool((rows.amax(dim=1) == rows.amin(dim=1)).all())
+def _group_range(scores: Tensor, group: str) -> tuple[Tensor, Tensor]:
+    """(min, max) of every comparison group of a layer (NaN propagates into both)."""
+    structure = parse_structure(group)
+    gran = structure.granularity
+    if gran.kind == "nm" and scores.dim() == 2:
+        return torch.aminmax(scores.reshape(-1, gran.b), dim=1)
+    if gran.kind == "element" and structure.scope == "row" and scores.dim() == 2:
+        return torch.aminmax(scores, dim=1)
+    return torch.aminmax(scores.reshape(-1))  # a layer, or groups of several weights: the whole layer
 
 
 def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], group: str) -> dict[str, Tensor]:
@@ -31,14 +31,10 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
         scores = fn(values)
         if not isinstance(scores, Tensor) or scores.shape != values["W"].shape:
             raise ScoreError(f"scores of {name} do not have the weight's shape {tuple(values['W'].shape)}")
-        bad = ~torch.isfinite(scores)
-        if bool(bad.any()):
-            kind = "NaN" if bool(torch.isnan(scores).any()) else "inf"
-            raise ScoreError(f"{kind} scores in {name} ({int(bad.sum())} of {scores.numel()})")
-        if group != "global" and scores.numel() > 1 and _constant_in_every_group(scores, group):
-            raise ScoreError(f"constant scores in {name} (no ranking in any {group} group)")
+        low, high = _group_range(scores, group)
+        check_scores(name, scores, low, high, None if parse_structure(group).is_global else group)
         result[name] = scores
-    if group == "global" and result:
+    if parse_structure(group).is_global and result:
         flat = torch.cat([s.reshape(-1) for s in result.values()])
         if bool(flat.max() == flat.min()):
             raise ScoreError("constant scores over all layers")
@@ -46,10 +42,9 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
 
 
 def masks_from_scores(scores: Mapping[str, Tensor], sparsity: float, group: str) -> dict[str, Tensor]:
-    """Keep-masks (True = keep) per layer at a sparsity, one threshold over all layers for "global"."""
-    if parse_group(group).kind == "global":
-        return global_keep_masks(dict(scores), sparsity)
-    return {name: keep_mask(s, sparsity, group) for name, s in scores.items()}
+    """Keep-masks (True = keep) per layer at a sparsity and group (any granularity; one ranking over
+    all layers for a global scope)."""
+    return keep_masks(scores, sparsity, group)
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from evaluators.base import Fitness, PreparedTask
+from evaluators.failure import check_operands, restore, snapshot
 from evaluators.recsys.config import RecsysTaskConfig
 from evaluators.recsys.operands import EMBEDDING_OPERANDS, MLP_OPERANDS
 
@@ -22,18 +23,17 @@ class _Prepared:
     """Data, the dense model, its exact copy, and the operands of its prunable layers."""
 
     def __init__(self, cfg: RecsysTaskConfig) -> None:
-        from evaluators.recsys.cache import snapshot
         from evaluators.recsys.dense import load_or_fit_dense
         from evaluators.recsys.operands import compute_operands
 
         self.data, self.model, self.meta = load_or_fit_dense(
             cfg.data_config(), cfg.model_config(), cfg.train_config(), cache_dir=cfg.cache_dir)
-        self.dense = snapshot(self.model)
+        self.dense = snapshot(self.model.state_dict())
         self.all_operands = compute_operands(self.model, self.data.calib)
 
     def restore(self) -> None:
         """Put the dense weights back, bit for bit."""
-        self.model.load_state_dict(self.dense, strict=True)
+        restore(self.model.state_dict(), self.dense)
 
 
 class RecsysPruneTask(PreparedTask):
@@ -91,24 +91,17 @@ class RecsysPruneTask(PreparedTask):
     def _score(self, metric: Any, start: float) -> Fitness:
         """The body of score (exceptions are handled there)."""
         from evaluators.prune_method import resolve_metric
-        from evaluators.recsys.pruning import (MaskEnforcer, ScoreError, apply_masks, masks_from_scores,
-                                               metric_scores, sparsity_of)
+        from evaluators.recsys.pruning import MaskEnforcer, apply_masks, masks_from_scores, metric_scores, sparsity_of
         from evaluators.recsys.train import evaluate, train
         from primitives.compile import compile_metric
 
         cfg, state = self.config, self.state
         metric = resolve_metric(metric)
-        missing = [op for op in metric.operands if op not in self.operands]
-        if missing:
-            return Fitness.failed(self.direction, f"operand(s) {', '.join(missing)} not provided by {self.name} "
-                                  f"(available: {', '.join(self.operands)})", time.perf_counter() - start)
+        check_operands(metric.operands, self.operands, self.name)
         layers = self.layers()
         fn = compile_metric(metric)
-        try:
-            with torch.no_grad():
-                scores = metric_scores(fn, {n: state.all_operands[n] for n in layers}, cfg.group)
-        except ScoreError as exc:
-            return Fitness.failed(self.direction, str(exc), time.perf_counter() - start)
+        with torch.no_grad():
+            scores = metric_scores(fn, {n: state.all_operands[n] for n in layers}, cfg.group)
         masks = masks_from_scores(scores, cfg.sparsity, cfg.group)
         apply_masks(layers, masks)
         details: dict[str, Any] = {"dense_auc": self.dense_metrics()["auc"]}
@@ -118,7 +111,4 @@ class RecsysPruneTask(PreparedTask):
                   max_steps=cfg.finetune_steps)
         result = evaluate(state.model, state.data.split(cfg.eval_split))
         details.update(result, sparsity=sparsity_of(layers))
-        wall = time.perf_counter() - start
-        if result["auc"] != result["auc"]:
-            return Fitness.failed(self.direction, "non-finite predictions after pruning", wall, **details)
-        return Fitness(result["auc"], True, None, wall, details)
+        return Fitness(result["auc"], True, None, time.perf_counter() - start, details)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from evaluators.base import worst
+from evaluators.base import Task, worst
 from gp_engine.maps.base import EvalMap, failed, score_text, to_fitness
-from gp_engine.tasks import TaskSpec
+from evaluators.tasks import TaskSpec
 
 __all__ = ["EvalMap", "failed", "make_map", "score_text", "to_fitness", "worst"]
 
 
-def make_map(kind: str, task: Any, spec: TaskSpec, workers: int = 2,
+def make_map(kind: str, task: Task, spec: TaskSpec, workers: int = 2,
              timeout_s: float | None = None, **options: Any) -> EvalMap:
     """The backend called ``kind`` ("inprocess", "pool", "ray") for a task and its spec."""
     if kind == "inprocess":

@@ -1,19 +1,17 @@
 """The evaluation-backend interface and what every backend shares.
 
-A backend turns metrics into ``Fitness`` values in input order. Workers receive only canonical
-metric text (parsed by our grammar) and build their own task from a ``TaskSpec``; every backend
-scores ``Metric.parse(canonical)`` so results do not depend on where they ran.
+A backend turns metrics into ``Fitness`` values (with the task's details) in input order. Workers
+receive only canonical metric text (parsed by our grammar, not canonicalised again:
+``Metric.from_canonical``) and build their own task from a ``TaskSpec``; every backend scores the
+same canonical tree, so results do not depend on where they ran.
 """
 from __future__ import annotations
 
 import logging
-import math
-import time
-import traceback
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
-from evaluators.base import Fitness
+from evaluators.base import Fitness, Task
 from primitives.metric import Metric
 
 log = logging.getLogger(__name__)
@@ -26,28 +24,22 @@ def failed(direction: str, reason: str, wall_s: float = 0.0) -> Fitness:
     return Fitness.failed(direction, reason, wall_s)
 
 
-def score_text(task: Any, text: str) -> tuple[float, bool, str | None, float]:
-    """Score canonical metric text on a prepared task; never raises (errors become failures)."""
-    start = time.perf_counter()
-    try:
-        fit = task.score(Metric.parse(text))  # our grammar: workers never unpickle trees
-        value, ok, reason = float(fit.value), bool(fit.ok), fit.reason
-        if ok and not math.isfinite(value):
-            ok, reason = False, f"non-finite fitness {value}"
-        wall = float(fit.wall_s) if fit.wall_s is not None else time.perf_counter() - start
-    except Exception as exc:  # a bad candidate must never stop the search
-        log.debug("candidate %s raised:\n%s", text, traceback.format_exc())
-        value, ok, reason = float("nan"), False, f"error: {type(exc).__name__}: {exc}"
-        wall = time.perf_counter() - start
-    return value, ok, reason, wall
+def score_metric(task: Task, metric: Metric) -> Fitness:
+    """Score a canonicalised metric on a prepared task under ``Fitness.guarded``'s failure rule
+    (a task's own rule comes first); never raises."""
+    return Fitness.guarded(task.direction, lambda start: task.score(metric), metric.canonical)
 
 
-def to_fitness(direction: str, result: tuple[float, bool, str | None, float]) -> Fitness:
-    """A Fitness from ``score_text``'s plain tuple (failed ones get the worst value)."""
-    value, ok, reason, wall = result
-    if not ok:
-        return failed(direction, reason or "failed", wall)
-    return Fitness(value, True, reason, wall, {})
+def score_text(task: Task, text: str) -> Fitness:
+    """Score canonical metric text (from this search) in a worker; never raises."""
+    return Fitness.guarded(task.direction, lambda start: task.score(Metric.from_canonical(text)), text)
+
+
+def to_fitness(direction: str, fit: Fitness) -> Fitness:
+    """A worker's Fitness for the map's direction: a failed one gets the worst value, details kept."""
+    if fit.ok:
+        return fit
+    return Fitness.failed(direction, fit.reason or "failed", fit.wall_s, **fit.details)
 
 
 class EvalMap(ABC):

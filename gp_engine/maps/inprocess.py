@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from evaluators.base import Fitness
-from gp_engine.maps.base import EvalMap, ResultCallback, score_text, to_fitness
+from evaluators.base import Fitness, Task
+from gp_engine.maps.base import EvalMap, ResultCallback, score_metric
 from primitives.metric import Metric
 
 
 class InProcessMap(EvalMap):
     """Scores in the calling process (no timeout: a hung candidate hangs the search)."""
 
-    def __init__(self, task: Any) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
         self.direction = task.direction
         self._prepared = False
@@ -23,7 +23,7 @@ class InProcessMap(EvalMap):
             self._prepared = True
         results = []
         for i, metric in enumerate(metrics):
-            fit = to_fitness(self.direction, score_text(self.task, metric.canonical))
+            fit = score_metric(self.task, metric)  # the search's own Metric: canonicalised once
             results.append(fit)
             if on_result is not None:
                 on_result(i, fit)

@@ -14,17 +14,20 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
 from gp_engine.maps.round import Round
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from primitives.metric import Metric
+
+if TYPE_CHECKING:
+    from evaluators.base import Task
 
 log = logging.getLogger(__name__)
 
-_TASK: Any = None
+_TASK: Task | None = None
 _STARTED: Any = None
 
 
@@ -39,9 +42,10 @@ def _init_worker(spec: TaskSpec, started: Any, threads: int) -> None:
     _TASK.prepare()
 
 
-def _score(token: int, text: str) -> tuple[float, bool, str | None, float]:
+def _score(token: int, text: str) -> Fitness:
     """Tell the parent this candidate started, then score it."""
     _STARTED.put(token)
+    assert _TASK is not None, "worker not initialised"
     return score_text(_TASK, text)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
 from gp_engine.maps.round import Round
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from primitives.metric import Metric
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class _Scorer:
     def ready(self) -> bool:
         return True
 
-    def score(self, text: str) -> tuple[float, bool, str | None, float]:
+    def score(self, text: str) -> Fitness:
         return score_text(self.task, text)
 
 
@@ -59,7 +59,7 @@ class RayMap(EvalMap):
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         self.spec, self.direction, self.workers = spec, direction, max(1, int(workers))
         self.timeout_s, self.retries, self.poll_s = timeout_s, retries, poll_s
-        self._cls = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Scorer)
+        self._cls: Any = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Scorer)
         self._actors: list[Any] = []
         self.restarts = 0
 

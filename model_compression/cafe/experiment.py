@@ -20,10 +20,10 @@ from evaluators.recsys.config import DEFAULT_EPOCHS, RecsysTaskConfig
 from evaluators.recsys.data import CTRData
 from evaluators.recsys.dense import load_data
 from evaluators.recsys.train import evaluate
-from model_compression.cafe.budget import check_ratio
-from model_compression.cafe.methods import DEFAULT_THRESHOLD, MethodOptions, check_methods, train_counts
-from model_compression.cafe.step_hook import CAFEStepHook
-from model_compression.cafe.training import Unavailable, rows_seen, train_method, warm_up
+from evaluators.embedding.cafe.budget import check_ratio
+from evaluators.embedding.cafe.methods import DEFAULT_THRESHOLD, MethodOptions, check_methods, train_counts
+from evaluators.embedding.cafe.step_hook import CAFEStepHook
+from evaluators.embedding.cafe.training import Unavailable, rows_seen, train_method, warm_up
 from model_compression.cafe.variants import Variant, check_labels
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from model_compression.cafe.methods import METHODS
-from model_compression.seed_summary import mean_std, summarize_seeds
-from model_compression.figures import dense_line, finish_panel, panel_grid, save_figure, shared_legend
+from evaluators.embedding.cafe.methods import METHODS
+from reporting.seed_summary import mean_std, summarize_seeds
+from reporting.figures import dense_line, finish_panel, panel_grid, save_figure, shared_legend
 
 KEY = ("model", "variant", "ratio")
 SETTINGS = ("method", "importance", "hot_fraction", "threshold", "decay_every")

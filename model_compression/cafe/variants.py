@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from model_compression.cafe.methods import MethodOptions, check_methods
+from evaluators.embedding.cafe.methods import MethodOptions, check_methods
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluators.granularity import Structure, head_role
 
 from .storage import Storage, element_csr, natural_storage
+
+if TYPE_CHECKING:
+    from evaluators.llm.task import LLMPruneTask
+    from primitives.metric import Metric
 
 __all__ = ["head_dim_of", "llm_candidate", "llm_masks"]
 
@@ -40,9 +44,10 @@ def layer_storage(masks: Mapping[str, Any], structure: Structure, value_bytes: i
     return natural, [element_csr(m, value_bytes) for m in masks.values()]
 
 
-def llm_candidate(task: Any, metric: Any, structure: Structure, sparsity: float) -> dict[str, Any]:
+def llm_candidate(task: LLMPruneTask, metric: Metric, structure: Structure, sparsity: float) -> dict[str, Any]:
     """Perplexity, element sparsity and storage of one metric at one structure; weights restored."""
-    from evaluators.llm.prune import ScoreError, apply_masks, restore
+    from evaluators.base import ScoreError
+    from evaluators.llm.prune import apply_masks, restore
     from primitives.compile import compile_metric
 
     st = task.state

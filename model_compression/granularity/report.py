@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from model_compression.json_safe import json_safe
+from reporting.json_safe import json_safe
 
 __all__ = ["markdown", "plot", "write_results"]
 
@@ -61,7 +61,7 @@ def markdown(result: dict[str, Any], title: str = "Granularity study") -> str:
 def plot(result: dict[str, Any], folder: Path, prefix: str = "") -> list[Path]:
     """quality_vs_sparsity.png and quality_vs_storage.png: one panel per metric (named by built-in name
     or formula, three to a row, one shared quality axis), a line per granularity, the dense model dashed."""
-    from model_compression.figures import dense_line, metric_label, panel_grid, save_figure
+    from reporting.figures import dense_line, metric_label, panel_grid, save_figure
 
     rows = [r for r in result["rows"] if r["ok"]]
     metrics = list(dict.fromkeys(r["metric"] for r in result["rows"]))

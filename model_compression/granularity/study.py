@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluators.granularity import parse_structure
-from model_compression.figures import metric_label
+from reporting.figures import metric_label
 
 from .storage import Storage, element_csr, natural_storage
 

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluators.masks import parse_group
 from evaluators.recsys.cache import snapshot
@@ -27,6 +27,9 @@ from model_compression.lth.distill import KDLoss
 from model_compression.lth.footprint import footprint
 from model_compression.lth.imp import full_masks, imp_levels, load_state, next_masks, prunable_layers, retrain
 from model_compression.lth.schedule import level_schedule
+
+if TYPE_CHECKING:
+    from primitives.metric import Metric
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class LTHConfig:
         return asdict(self)
 
 
-def run_seed(cfg: LTHConfig, metric: Any, seed: int, emit: Callable[[dict[str, Any]], None]) -> None:
+def run_seed(cfg: LTHConfig, metric: Metric | str, seed: int, emit: Callable[[dict[str, Any]], None]) -> None:
     """Every variant for one seed; each result row is passed to emit as soon as it exists."""
     from evaluators.prune_method import resolve_metric
     from primitives.compile import compile_metric
@@ -144,7 +147,7 @@ def run_seed(cfg: LTHConfig, metric: Any, seed: int, emit: Callable[[dict[str, A
             record("reinit", target, began)
 
 
-def run_lth(cfg: LTHConfig, metric: Any, emit: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+def run_lth(cfg: LTHConfig, metric: Metric | str, emit: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Run every seed; returns all result rows (also passed to emit one by one)."""
     from evaluators.prune_method import resolve_metric
     from evaluators.recsys.operands import EMBEDDING_OPERANDS, MLP_OPERANDS

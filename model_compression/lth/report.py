@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from model_compression.seed_summary import summarize_seeds
-from model_compression.figures import dense_line, finish_panel, metric_label, panel_grid, save_figure
+from reporting.seed_summary import summarize_seeds
+from reporting.figures import dense_line, finish_panel, metric_label, panel_grid, save_figure
 from model_compression.lth.experiment import VARIANTS
 
 KEY = ("model", "metric", "variant", "sparsity")

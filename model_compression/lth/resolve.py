@@ -1,47 +1,13 @@
-"""A metric from a reference: a built-in name, a registry name/hash/prefix, or a formula."""
+"""Metrics for the studies: a reference through the one resolver, or the best evolved registry metric."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from primitives.metric import Metric
-
-DEFAULT_REGISTRY = "metricforge.db"
-
-
-def _registry_url(registry: str | None) -> str | None:
-    """The registry to consult: the argument, $METRICFORGE_REGISTRY, or ./metricforge.db when it exists."""
-    url = registry or os.environ.get("METRICFORGE_REGISTRY")
-    if url:
-        return url
-    return DEFAULT_REGISTRY if Path(DEFAULT_REGISTRY).is_file() else None
+from registry.lookup import consulted_registry, resolve_reference
 
 
 def resolve_metric_ref(ref: str, registry: str | None = None) -> Metric:
-    """Built-in by name first, then the registry (name, hash, hash prefix), then the formula text."""
-    from primitives.builtins import BUILTINS, builtin
-
-    ref = ref.strip()
-    if ref in BUILTINS:
-        return builtin(ref)
-    url = _registry_url(registry)
-    if url is not None:
-        from registry.errors import NotFoundError
-        from registry.store import Registry
-
-        with Registry.open(url) as reg:
-            try:
-                row = reg.get_metric(ref)
-                return Metric.parse(row.canonical, name=row.name or row.hash)
-            except NotFoundError:
-                if registry is not None and _looks_like_hash(ref):
-                    raise
-    return Metric.parse(ref)
-
-
-def _looks_like_hash(ref: str) -> bool:
-    """True for 6 to 16 hex digits (a hash or prefix the registry should have known)."""
-    return 6 <= len(ref) <= 16 and all(c in "0123456789abcdef" for c in ref.lower())
+    """A built-in, registry name/hash/prefix or formula (``primitives.reference`` gives the order)."""
+    return resolve_reference(ref, registry)
 
 
 def best_registry_metric(task: str, registry: str | None = None, exclude_builtins: bool = True) -> Metric | None:
@@ -49,7 +15,7 @@ def best_registry_metric(task: str, registry: str | None = None, exclude_builtin
 
     With exclude_builtins, the published metrics are skipped, so this is the best evolved one.
     """
-    from gp_engine.tasks import UnknownTaskError, task_class
+    from evaluators.tasks import UnknownTaskError, task_class
     from primitives.builtins import BUILTINS, builtin
     from registry.store import Registry
 
@@ -58,7 +24,7 @@ def best_registry_metric(task: str, registry: str | None = None, exclude_builtin
     except UnknownTaskError:
         direction = "max"
 
-    url = _registry_url(registry)
+    url = consulted_registry(registry)
     if url is None:
         return None
     skip = {builtin(n).hash for n in BUILTINS} if exclude_builtins else set()
@@ -68,6 +34,5 @@ def best_registry_metric(task: str, registry: str | None = None, exclude_builtin
             return None
         for entry in reg.best(task, key=groups[0].settings_key, direction=direction, limit=50):
             if entry.metric.hash not in skip:
-                row = entry.metric
-                return Metric.parse(row.canonical, name=row.name or row.hash)
+                return resolve_reference(entry.metric)
     return None

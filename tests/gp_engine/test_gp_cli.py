@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gp_engine.config import ConfigError, SearchConfig
-from gp_engine.tasks import TaskSpec, UnknownTaskError, build_task
+from evaluators.tasks import TaskSpec, UnknownTaskError, build_task
 from gp_helpers import ROOT
 from metricforge.cli_search import default_run_name, parse_option, resolve_config
 

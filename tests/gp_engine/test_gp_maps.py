@@ -10,7 +10,7 @@ from gp_engine.loop import Search
 from gp_engine.maps import make_map
 from gp_engine.maps.inprocess import InProcessMap
 from gp_engine.maps.pool import PoolMap
-from gp_engine.tasks import TaskSpec, build_task
+from evaluators.tasks import TaskSpec, build_task
 from gp_helpers import HERE, ROOT, in_ci
 from primitives.metric import Metric
 from gp_snapshot import registry_state, run_state

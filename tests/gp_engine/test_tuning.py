@@ -110,7 +110,7 @@ def test_interrupted_trial_is_retried_with_its_settings(tmp_path, monkeypatch):
 
 
 def test_budget_counts_registry_hits_and_a_stopped_run_continues(tmp_path):
-    from gp_engine.tasks import TaskSpec, build_task
+    from evaluators.tasks import TaskSpec, build_task
 
     task = build_task(TaskSpec("mlp-prune", {}))
     cfg = SearchConfig(task="mlp-prune", population=6, elite=1, seed=3)
