@@ -118,9 +118,14 @@ class Scorer:
                 budget.eval_map.evaluate([todo[i].metric for i in indices],  # type: ignore[misc]
                                          on_result=lambda j, fit: on_result(indices[j], fit))
 
+        def hash_of(i: int) -> str:
+            metric = todo[i].metric
+            assert metric is not None  # candidates left to score are parsed metrics
+            return metric.hash
+
         def take(i: int) -> bool:
             """Use an evaluation another search recorded meanwhile, if there is one."""
-            row = self.registry.find_evaluation(todo[i].metric.hash, budget.key)
+            row = self.registry.find_evaluation(hash_of(i), budget.key)
             if row is None:
                 return False
             counts.skipped_registry += 1
@@ -130,15 +135,15 @@ class Scorer:
 
         def claim_and_run(indices: Sequence[int]) -> list[int]:
             """Claim, then score what no other search scored or is scoring; the indices left waiting."""
-            held = self.registry.claim([todo[i].metric.hash for i in indices], budget.key, self.run_id)
+            held = self.registry.claim([hash_of(i) for i in indices], budget.key, self.run_id)
             run = []
-            for i in (i for i in indices if todo[i].metric.hash in held):
+            for i in (i for i in indices if hash_of(i) in held):
                 if take(i):
-                    self.registry.release(todo[i].metric.hash, budget.key, self.run_id)
+                    self.registry.release(hash_of(i), budget.key, self.run_id)
                 else:
                     run.append(i)
             run_map(run)
-            return [i for i in indices if todo[i].metric.hash not in held]
+            return [i for i in indices if hash_of(i) not in held]
 
         waiting = claim_and_run(range(len(todo))) if todo else []
         while waiting:  # another live search is scoring these: take its evaluations when recorded

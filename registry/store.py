@@ -120,7 +120,7 @@ class Registry:
             row = writes.insert_evaluation(s, metric_id, settings, score, ok, reason, wall_s,
                                            device, run_id, versions, details)
             if run_id is not None:  # the run's claim on this metric ends with its evaluation
-                claims.release(s, s.get(Metric, metric_id).hash, row.settings_key, run_id)
+                claims.release(s, s.get_one(Metric, metric_id).hash, row.settings_key, run_id)
             return queries.evaluations(s, Evaluation.id == row.id)[0]
 
         return self._write(write)

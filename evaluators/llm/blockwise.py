@@ -80,7 +80,7 @@ def window_nll_sums(offload: BlockOffload, windows: Any, known: Sequence[float] 
     """Per-window next-token NLL sums, as perplexity.window_nll_sums computes them with the whole model."""
     import torch
 
-    from .perplexity import _token_nll
+    from .nll import token_nll
 
     sums = [float(v) for v in known[:windows.shape[0]]]
     todo = windows[len(sums):]
@@ -90,7 +90,7 @@ def window_nll_sums(offload: BlockOffload, windows: Any, known: Sequence[float] 
     with replaying(offload, as_tuple) as last, torch.inference_mode():
         for row, final in enumerate(finals):
             last.output = final
-            sums.append(float(_token_nll(offload.model, todo[row:row + 1].to(offload.device)).sum()))
+            sums.append(float(token_nll(offload.model, todo[row:row + 1].to(offload.device)).sum()))
     return sums
 
 

@@ -11,15 +11,13 @@ from typing import Any
 
 from evaluators.progress import track
 
-from .blocks import run_block
 from .layers import PrunableLayer, prunable_layers
-from .stats import collecting
+from .stats import LayerOperands, block_operands, collecting  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 OPERANDS = ("W", "G", "X", "Xs", "Hd", "Y")
 OPERANDS_VERSION = 2  # 2: one cache file per operand kind
 GRAD_SCALE = 100.0  # GBLM / Pruner-Zero scale the gradient by 100 before squaring
-LayerOperands = dict[str, dict[str, Any]]  # layer name -> operand name -> float32 tensor (no W)
 
 
 def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, hessian: bool = True) -> LayerOperands:
@@ -40,14 +38,6 @@ def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, h
             model(input_ids=windows[row:row + 1].to(device), use_cache=False)
         items = track(list(stats.items()), "operand Hd: inverse Hessians per layer") if hessian else stats.items()
         return {name: s.operands() for name, s in items}
-
-
-def block_operands(block: Any, layers: list[PrunableLayer], hiddens: list[Any], kwargs_list: list[dict],
-                   hessian: bool) -> LayerOperands:
-    """X, Xs, Y (and Hd) of one block's layers from the inputs that reach it (sequential mode)."""
-    with collecting(layers, hessian) as stats:
-        run_block(block, hiddens, kwargs_list)
-    return {name: s.operands() for name, s in stats.items()}
 
 
 def gradient_operand(model: Any, windows: Any, dtype: str = "float32") -> dict[str, Any]:

@@ -7,15 +7,7 @@ from typing import Any
 
 from evaluators.progress import track
 
-
-def _token_nll(model: Any, ids: Any) -> Any:
-    """Next-token NLL of every position of a (batch x length) window batch, float64 (batch x length-1).
-    Rows of logits in float32 (cross-entropy over the class dimension of a (N, C, L) view rounds worse)."""
-    import torch.nn.functional as F
-
-    logits = model(input_ids=ids, use_cache=False).logits[:, :-1]
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), ids[:, 1:].reshape(-1), reduction="none")
-    return nll.view(ids.shape[0], -1).double()
+from .nll import token_nll
 
 
 def default_batch(model: Any) -> int:
@@ -42,7 +34,7 @@ def window_nll_sums(model: Any, windows: Any, batch_size: int | None = None, kno
     with torch.inference_mode():
         for start in track(starts, "perplexity: evaluation batches", len(starts)):
             ids = windows[start:start + batch_size].to(device)
-            sums.extend(float(v) for v in _token_nll(model, ids).sum(dim=1).cpu())
+            sums.extend(float(v) for v in token_nll(model, ids).sum(dim=1).cpu())
     return sums
 
 

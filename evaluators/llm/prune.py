@@ -13,7 +13,7 @@ from evaluators.progress import track
 
 from .blocks import run_block
 from .layers import PrunableLayer
-from .operands import LayerOperands, block_operands
+from .stats import LayerOperands, block_operands
 
 ScoreFn = Callable[[Mapping[str, Any]], Any]
 

@@ -5,7 +5,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .blocks import run_block
 from .layers import PrunableLayer
+
+LayerOperands = dict[str, dict[str, Any]]  # layer name -> operand name -> float32 tensor (no W)
 
 PERCDAMP = 0.01  # SparseGPT's damping: 1% of the mean Hessian diagonal
 
@@ -102,3 +105,11 @@ def collecting(layers: list[PrunableLayer], hessian: bool) -> Iterator[dict[str,
         memo.last = memo.sumsq = memo.xtx = None
         for handle in handles:
             handle.remove()
+
+
+def block_operands(block: Any, layers: list[PrunableLayer], hiddens: list[Any], kwargs_list: list[dict],
+                   hessian: bool) -> LayerOperands:
+    """X, Xs, Y (and Hd) of one block's layers from the inputs that reach it (sequential mode)."""
+    with collecting(layers, hessian) as stats:
+        run_block(block, hiddens, kwargs_list)
+    return {name: s.operands() for name, s in stats.items()}
