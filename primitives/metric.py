@@ -34,8 +34,9 @@ class Metric:
     @classmethod
     def from_canonical(cls, text: str, name: str | None = None) -> "Metric":
         """A metric from canonical text this program made itself (the search sends it to its workers):
-        parsed by the grammar, and taken as its own canonical form, so sympy does not run again."""
-        metric = cls.parse(text, name=name)
+        parsed by the grammar, and taken as its own canonical form, so sympy does not run again. A
+        canonical form may read no operand (sub(W, W) is 0): the task then fails it as it would in-process."""
+        metric = cls(parse(text), name)
         metric.__dict__["canonical_tree"] = metric.tree  # the cached_property's slot
         return metric
 

@@ -24,9 +24,9 @@ def test_a_registry_without_details_is_upgraded_and_keeps_its_rows(tmp_path: Pat
     path = tmp_path / "old.db"
     with Registry.open(path) as reg:
         reg.record_evaluation(parse("abs(W)"), SETTINGS, 10.0, True)
-    with sqlite3.connect(path) as db:  # the schema as revision 0001 left it
+    with sqlite3.connect(path) as db:  # the schema as revision 0002 (the claims table) left it
         db.execute("ALTER TABLE evaluations DROP COLUMN details")
-        db.execute("UPDATE metricforge_version SET version_num = '0001'")
+        db.execute("UPDATE metricforge_version SET version_num = '0002'")
     with Registry.open(path) as reg:
         (row,) = reg.evaluations()
         assert (row.score, row.details) == (10.0, {})

@@ -48,7 +48,7 @@ def test_scores_a_metric(task, formula):
     assert seed["steps"] == 12 and seed["hot_used"] > 0 and math.isclose(fit.value, seed["auc"])
 
 
-@pytest.mark.parametrize("formula, reason", [("mul(W, gnorm)", "operand(s) W"), ("add(1, 2)", "operand(s) none"),
+@pytest.mark.parametrize("formula, reason", [("mul(W, gnorm)", "operand(s) W"), ("add(1, 2)", "uses no operand"),
                                              ("sqr(exp(mul(gnorm, 100)))", "non-finite"),
                                              ("tanh(mul(freq, 1000000000))", "constant scores"),
                                              ("mul(gnorm,", "MetricSyntaxError")])

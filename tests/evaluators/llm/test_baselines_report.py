@@ -5,7 +5,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-REPORT = Path(__file__).resolve().parents[2] / "benchmarks" / "llm_baselines" / "report.py"
+REPORT = Path(__file__).resolve().parents[3] / "benchmarks" / "llm_baselines" / "report.py"
 
 
 def _report():
