@@ -130,7 +130,7 @@ def measure(task, method: str, group: str, sparsity: float):
     if method == "wanda":
         return variant.score(builtin("wanda")), settings
     if method == "sparsegpt-bf16":  # diagnostic: the whole algorithm in the model's own dtype
-        return variant.score_pruning(lambda: model_dtype_sparsegpt(variant)), {**settings, "sparsegpt_work_dtype": "model"}
+        return variant.score_pruning(model_dtype_sparsegpt), {**settings, "sparsegpt_work_dtype": "model"}
     if method.startswith("sparsegpt"):
         kind = "row" if method == "sparsegpt-row" else "block"
         return variant.sparsegpt_perplexity(kind), {**settings, "sparsegpt_variant": kind}

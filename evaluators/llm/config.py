@@ -1,7 +1,7 @@
 """Configuration of the LLM pruning task."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from evaluators.granularity import Structure, parse_structure
@@ -11,6 +11,16 @@ from .model import DEFAULT_MODEL
 from .windows import WindowSpec
 
 MODES = ("oneshot", "sequential")
+MAX_CALIBRATIONS = 32
+
+
+def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    """The calibration sources of a setting ("a", "a,b" or a list), each once, in order."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    sources = list(dict.fromkeys(str(item).strip() for item in items))
+    if not sources or any(not s for s in sources):
+        raise ValueError(f"calib_source must name one or more sources, got {value!r}")
+    return sources
 OFFLOADS = ("none", "blocks")
 
 
@@ -19,7 +29,8 @@ class LLMTaskConfig:
     """Everything that defines an llm-prune score; for an N:M group the sparsity is N/M."""
 
     model: str = DEFAULT_MODEL  # "smollm2-135m" or a local Hugging Face folder
-    calib_source: str = "reviews"
+    calib_source: str | tuple[str, ...] = "reviews"  # one source, or several ("a,b" or a list): a calibration set
+    calib_draws: int = 1  # seeded window draws per calibration source (seeds calib_seed, +1, ...)
     calib_windows: int = 16
     calib_length: int = 512
     calib_draw: str = "joined"  # how windows are cut: "joined", "documents" or "random-spans" (windows.py)
@@ -42,7 +53,8 @@ class LLMTaskConfig:
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
 
     def __post_init__(self) -> None:
-        """Validate; an N:M group fixes the sparsity to N/M."""
+        """Validate; an N:M group fixes the sparsity to N/M; a list of calibration sources becomes "a,b"."""
+        object.__setattr__(self, "calib_source", ",".join(calibration_sources(self.calib_source)))
         structure = parse_structure(self.group, self.aggregate)
         object.__setattr__(self, "group", str(structure))
         object.__setattr__(self, "aggregate", structure.aggregate)
@@ -60,20 +72,43 @@ class LLMTaskConfig:
             raise ValueError("eval_draw 'random-spans' may repeat text; evaluate on 'joined' or 'documents' windows")
         if self.offload not in OFFLOADS:
             raise ValueError(f"offload must be one of {OFFLOADS}, got {self.offload!r}")
-        self.calib_spec(), self.eval_spec()  # validates draws
-        for name in ("calib_windows", "calib_length", "eval_length", "eval_batch"):
+        for name in ("calib_windows", "calib_draws", "calib_length", "eval_length", "eval_batch"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if len(self.calibrations()) > MAX_CALIBRATIONS:
+            raise ValueError(f"a calibration set of {len(self.calibrations())} (sources x calib_draws) is more than "
+                             f"{MAX_CALIBRATIONS}; each one holds its own operands")
+        self.calib_spec(), self.eval_spec()  # validates draws
 
     @property
     def eval_windows(self) -> int | None:
         """Number of evaluation windows (None: all)."""
         return None if self.eval_tokens is None else max(1, self.eval_tokens // self.eval_length)
 
+    @property
+    def calibration_set(self) -> bool:
+        """True when a score is aggregated over several calibrations (sources x draws)."""
+        return len(self.calibrations()) > 1
+
+    def calibrations(self) -> list[tuple[str, int]]:
+        """(source, seed) of every calibration a score is taken over: each source with ``calib_draws``
+        consecutive seeds from calib_seed (default: seed), sources in the order given."""
+        first = self.seed if self.calib_seed is None else self.calib_seed
+        return [(source, first + k) for source in calibration_sources(self.calib_source)
+                for k in range(self.calib_draws)]
+
+    def single_calibrations(self) -> list[LLMTaskConfig]:
+        """One config per calibration of the set (itself when there is one), every other field equal."""
+        if not self.calibration_set:
+            return [self]
+        return [replace(self, calib_source=source, calib_seed=seed, calib_draws=1)
+                for source, seed in self.calibrations()]
+
     def calib_spec(self) -> WindowSpec:
-        """The calibration windows: calib_windows x calib_length tokens, drawn by calib_draw, seeded."""
-        seed = self.seed if self.calib_seed is None else self.calib_seed
-        return WindowSpec(self.calib_source, self.calib_length, self.calib_windows, seed, "seeded", self.calib_draw)
+        """The calibration windows: calib_windows x calib_length tokens, drawn by calib_draw, seeded
+        (the first calibration of a set)."""
+        source, seed = self.calibrations()[0]
+        return WindowSpec(source, self.calib_length, self.calib_windows, seed, "seeded", self.calib_draw)
 
     def eval_spec(self) -> WindowSpec:
         """The evaluation windows: eval_tokens in eval_length windows, the first ones or seeded."""

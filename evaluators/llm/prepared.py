@@ -20,7 +20,9 @@ class Prepared:
     cache) only the kinds a metric reads, on first use.
     """
 
-    def __init__(self, cfg: LLMTaskConfig) -> None:
+    def __init__(self, cfg: LLMTaskConfig, share: Prepared | None = None) -> None:
+        """Load the model and cut the windows of ``cfg``'s (first) calibration; with ``share``, take
+        the model, evaluation windows and dense copy of another state and cut only the calibration."""
         from evaluators.progress import stage
 
         from .data import calibration_and_evaluation
@@ -31,24 +33,44 @@ class Prepared:
         from .prune import snapshot
 
         self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
-        start = time.perf_counter()
-        with stage(f"loading model {cfg.model}"):
-            self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device, cfg.offload)
-        self.offload = offload_of(self.model)  # None, or the blocks kept off the device
-        self.device = next(self.model.parameters()).device
-        log.info("model %s loaded in %.1f s (%s on %s)", cfg.model, time.perf_counter() - start,
-                 str(self.model.dtype).replace("torch.", ""), self.device)
-        with stage(f"token windows: calibration {cfg.calib_source}, evaluation {cfg.eval_source}"):
-            self.calib, self.eval = calibration_and_evaluation(self.tokenizer, cfg.calib_spec(), cfg.eval_spec(),
-                                                               self.root, cfg.seed)
-        self.layers = prunable_layers(self.model)
-        self.blocks = compute_blocks(self.model)
-        self.block_layers = layers_by_block(self.layers)
-        self.dense = snapshot(self.layers)
+        spec = cfg.calib_spec()
+        if share is None:
+            start = time.perf_counter()
+            with stage(f"loading model {cfg.model}"):
+                self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device, cfg.offload)
+            self.offload = offload_of(self.model)  # None, or the blocks kept off the device
+            self.device = next(self.model.parameters()).device
+            log.info("model %s loaded in %.1f s (%s on %s)", cfg.model, time.perf_counter() - start,
+                     str(self.model.dtype).replace("torch.", ""), self.device)
+        else:
+            self.model, self.tokenizer, self.offload, self.device = share.model, share.tokenizer, share.offload, share.device
+        with stage(f"token windows: calibration {spec.source} (seed {spec.seed}), evaluation {cfg.eval_source}"):
+            self.calib, evaluation = calibration_and_evaluation(self.tokenizer, spec, cfg.eval_spec(), self.root, cfg.seed)
+        if share is None:
+            self.eval = evaluation
+            self.layers = prunable_layers(self.model)
+            self.blocks = compute_blocks(self.model)
+            self.block_layers = layers_by_block(self.layers)
+            self.dense = snapshot(self.layers)
+        else:
+            self.eval, self.layers, self.blocks = share.eval, share.layers, share.blocks
+            self.block_layers, self.dense = share.block_layers, share.dense
+        self.calibration = (spec.source, spec.seed)
         self.store = OperandStore(self.model, self.layers, self.calib, self.root, cfg.grad_dtype,
                                   home="cpu" if self.offload else None)
         self.block_inputs: tuple[list[Any], list[dict]] | None = None
         self.screened = ScreeningMemo()  # masks and window losses of metrics scored on fewer windows
+        self.others: dict[tuple[str, int], Prepared] = {}  # states of the other calibrations of a set
+
+    def for_calibration(self, cfg: LLMTaskConfig) -> Prepared:
+        """The state of ``cfg``'s calibration (a one-calibration config): this one when it matches, else
+        one sharing this model, built on first use and kept."""
+        key = cfg.calibrations()[0]
+        if key == self.calibration:
+            return self
+        if key not in self.others:
+            self.others[key] = Prepared(cfg, share=self)
+        return self.others[key]
 
     def operands_for(self, names: Iterable[str]) -> Mapping[str, dict[str, Any]]:
         """layer -> {operand: tensor} of the named operands, computed or loaded on first use (kept in

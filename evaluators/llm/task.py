@@ -4,8 +4,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import time
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from evaluators.base import Fitness, PreparedTask
 
@@ -41,7 +42,8 @@ class LLMPruneTask(PreparedTask):
         cfg = self.config
         device = pick_device(cfg.device)
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
-        skip = {"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
+        skip = ({"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
+                | (set() if cfg.calib_draws > 1 else {"calib_draws"}))  # keys of one-draw settings unchanged
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -91,17 +93,73 @@ class LLMPruneTask(PreparedTask):
         """Perplexity of the unpruned model."""
         return self.perplexity()
 
+    def _single_calibration(self, what: str) -> None:
+        """Refuse a calibration set where one pruned model is kept or one pruning is given."""
+        self.prepare()
+        if self.config.calibration_set:
+            raise ValueError(f"{what} uses one calibration; this task has a calibration set of "
+                             f"{len(self.config.calibrations())} (calib_source {self.config.calib_source!r}, "
+                             f"calib_draws {self.config.calib_draws}): give one source and calib_draws = 1")
+
     def apply(self, metric: Metric) -> tuple[int, int]:
         """Prune the model in place with a metric and keep it pruned (for saving); (pruned, total)."""
         from primitives.compile import compile_metric
 
+        self._single_calibration("pruning a model to keep")
         return self._apply(compile_metric(metric), tuple(metric.operands))
 
     def score(self, metric: Metric) -> Fitness:
-        """Scores, masks, evaluation and exact restore; a failure follows ``Fitness.guarded``'s rule."""
+        """Scores, masks, evaluation and exact restore; a failure follows ``Fitness.guarded``'s rule.
+        With a calibration set, the aggregate over its calibrations (``over_calibrations``)."""
         self.prepare()
-        return Fitness.guarded(self.direction, lambda start: self._score(metric, start), metric.text,
-                               metric=metric.text)
+        return self.over_calibrations(lambda task, start: task._score(metric, start), metric=metric.text)
+
+    def calibration_tasks(self) -> list[LLMPruneTask]:
+        """One task per calibration of the set (this task when it has one), sharing the model."""
+        configs = self.config.single_calibrations()
+        if len(configs) == 1:
+            return [self]
+        tasks = []
+        for cfg in configs:
+            task = LLMPruneTask(cfg)
+            task._state = self.state.for_calibration(cfg)
+            tasks.append(task)
+        return tasks
+
+    def over_calibrations(self, body: Any, **details: Any) -> Fitness:
+        """``body(task, start) -> Fitness`` on every calibration of the set, under the one failure rule.
+
+        The value over a set is the geometric mean of the perplexities, i.e. the dense perplexity
+        times exp(mean log ratio to dense): every calibration is evaluated on the same windows, so
+        a metric is rewarded for holding across calibrations, not for fitting one. One failed
+        calibration fails the candidate with that calibration's reason.
+        """
+        self.prepare()
+        tasks = self.calibration_tasks()
+        what = details.get("metric", "pruning")
+        if len(tasks) == 1:
+            return Fitness.guarded(self.direction, lambda start: body(self, start), what, **details)
+
+        def aggregate(start: float) -> Fitness:
+            from evaluators.base import ScoreError
+
+            parts = []
+            for task in tasks:
+                fit = Fitness.guarded(self.direction, lambda begin, task=task: body(task, begin), what, **details)
+                source, seed = task.config.calibrations()[0]
+                if not fit.ok:
+                    raise ScoreError(f"calibration {source}@{seed}: {fit.reason}")
+                parts.append((f"{source}@{seed}", fit))
+            logs = [math.log(fit.value) for _, fit in parts]
+            info = {**details, "aggregate": "geometric mean over calibrations",
+                    "calibrations": {name: fit.value for name, fit in parts},
+                    "log_spread": max(logs) - min(logs),
+                    "sparsity": sum(fit.details.get("sparsity", 0.0) for _, fit in parts) / len(parts)}
+            for phase in ("prune_s", "eval_s"):
+                info[phase] = sum(float(fit.details.get(phase, 0.0)) for _, fit in parts)
+            return Fitness(math.exp(sum(logs) / len(logs)), True, None, time.perf_counter() - start, info)
+
+        return Fitness.guarded(self.direction, aggregate, what, **details)
 
     def _score(self, metric: Metric, start: float) -> Fitness:
         """The body of score: operands checked, compiled, pruned (or screened masks reused), evaluated."""
@@ -124,6 +182,7 @@ class LLMPruneTask(PreparedTask):
 
         from .prune import restore
 
+        self._single_calibration("a pruned model")
         try:
             self._apply(compile_metric(metric), tuple(metric.operands))
             yield self.state.model
@@ -136,6 +195,7 @@ class LLMPruneTask(PreparedTask):
         "row" (each row inside each block), by default "row" for group row and "block" otherwise."""
         from .sparsegpt import sparsegpt_prune
 
+        self._single_calibration("SparseGPT pruning a model to keep")
         cfg, st = self.config, self.state
         gran = self._check_sparsegpt_group()
         group = str(gran) if gran.kind == "nm" else "layer"
@@ -154,16 +214,17 @@ class LLMPruneTask(PreparedTask):
         return gran
 
     def sparsegpt_perplexity(self, variant: str | None = None) -> Fitness:
-        """Perplexity after SparseGPT (see apply_sparsegpt) at this task's sparsity and group; weights restored."""
+        """Perplexity after SparseGPT (see apply_sparsegpt) at this task's sparsity and group, over the
+        calibration set when there is one; weights restored."""
         self._check_sparsegpt_group()  # a group SparseGPT cannot prune is a usage error, not a failed score
-        return self.score_pruning(lambda: self.apply_sparsegpt(variant), metric=f"sparsegpt (OBS update, {variant or 'auto'})")
+        return self.score_pruning(lambda task: task.apply_sparsegpt(variant),
+                                  metric=f"sparsegpt (OBS update, {variant or 'auto'})")
 
-    def score_pruning(self, apply: Any, **details: Any) -> Fitness:
-        """Run any pruning callable returning (pruned, total), measure perplexity, restore the dense
-        weights; a failure follows ``Fitness.guarded``'s rule and keeps ``details``."""
-        self.prepare()
-        return Fitness.guarded(self.direction, lambda start: self._run(apply, start, **details),
-                               details.get("metric", "pruning"), **details)
+    def score_pruning(self, apply: Callable[[LLMPruneTask], tuple[int, int]], **details: Any) -> Fitness:
+        """Prune with ``apply(task) -> (pruned, total)``, measure perplexity, restore the dense weights,
+        over the calibration set when there is one (``apply`` is called with each calibration's task);
+        a failure follows ``Fitness.guarded``'s rule and keeps ``details``."""
+        return self.over_calibrations(lambda task, start: task._run(lambda: apply(task), start, **details), **details)
 
     def _apply(self, fn: Any, needs: tuple[str, ...]) -> tuple[int, int]:
         """Zero the pruned weights for the configured mode; (pruned, total)."""

@@ -115,5 +115,7 @@ def apply_recipe(task: LLMPruneTask, metric: Metric, recipe: Recipe) -> tuple[in
 
 
 def recipe_perplexity(task: LLMPruneTask, metric: Metric, recipe: Recipe) -> Fitness:
-    """Perplexity after a recipe at the task's sparsity and group; the dense weights restored after."""
-    return task.score_pruning(lambda: apply_recipe(task, metric, recipe), metric=metric.text, recipe=recipe.to_dict())
+    """Perplexity after a recipe at the task's sparsity and group (over its calibration set when it has
+    one); the dense weights restored after."""
+    return task.score_pruning(lambda each: apply_recipe(each, metric, recipe), metric=metric.text,
+                              recipe=recipe.to_dict())

@@ -1,0 +1,88 @@
+"""Robust fitness: an llm-prune score aggregated over a calibration set (sources x seeded draws)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from evaluators.llm.config import LLMTaskConfig
+from evaluators.llm.corpora import PYTHON_DOCS
+from evaluators.llm.task import LLMPruneTask
+from primitives.builtins import builtin
+from primitives.metric import Metric
+
+from .tiny import tiny_model_folder
+
+pytestmark = pytest.mark.skipif(not PYTHON_DOCS.is_dir(), reason="python3.11-doc not installed")
+SOURCES = "fortunes:wisdom,python-docs:library"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("calibset")
+    return {"model": tiny_model_folder(root / "model"), "calib_windows": 3, "calib_length": 32, "eval_tokens": 256,
+            "eval_length": 32, "dtype": "float32", "device": "cpu", "cache_dir": str(root / "cache")}
+
+
+@pytest.fixture(scope="module")
+def robust(tiny):
+    task = LLMPruneTask(calib_source=SOURCES, calib_draws=2, **tiny)
+    task.prepare()
+    return task
+
+
+def test_config_lists_every_calibration_and_keeps_one_draw_settings_unchanged():
+    cfg = LLMTaskConfig(calib_source=["reviews", " python-docs:library", "reviews"], calib_draws=2, calib_seed=3)
+    assert cfg.calib_source == "reviews,python-docs:library"  # a list becomes one canonical text, each once
+    assert cfg.calibrations() == [("reviews", 3), ("reviews", 4), ("python-docs:library", 3),
+                                  ("python-docs:library", 4)]
+    singles = cfg.single_calibrations()
+    assert [(c.calib_source, c.calib_seed, c.calib_draws) for c in singles] == [
+        ("reviews", 3, 1), ("reviews", 4, 1), ("python-docs:library", 3, 1), ("python-docs:library", 4, 1)]
+    one = LLMTaskConfig()
+    assert not one.calibration_set and one.single_calibrations() == [one]
+    assert "calib_draws" not in LLMPruneTask(one).settings()  # registries keyed before calibration sets still match
+    settings = LLMPruneTask(cfg).settings()
+    assert settings["calib_source"] == "reviews,python-docs:library" and settings["calib_draws"] == 2
+    for bad in ({"calib_source": ""}, {"calib_source": "a,,b"}, {"calib_draws": 0}, {"calib_draws": 40}):
+        with pytest.raises(ValueError):
+            LLMTaskConfig(**bad)
+
+
+def test_score_is_the_geometric_mean_over_the_set_and_each_calibration_scores_alone(robust, tiny):
+    metric = builtin("wanda")
+    fit = robust.score(metric)
+    assert fit.ok, fit.reason
+    parts = fit.details["calibrations"]
+    assert list(parts) == ["fortunes:wisdom@0", "fortunes:wisdom@1", "python-docs:library@0",
+                           "python-docs:library@1"]
+    assert fit.value == pytest.approx(math.exp(sum(math.log(v) for v in parts.values()) / 4), rel=1e-12)
+    assert fit.details["aggregate"] == "geometric mean over calibrations"
+    alone = LLMPruneTask(calib_source="python-docs:library", calib_seed=1, **tiny).score(metric)
+    assert alone.value == pytest.approx(parts["python-docs:library@1"], rel=1e-6)  # same windows, same masks
+    assert len({round(v, 6) for v in parts.values()}) > 1  # the calibrations really differ
+    states = robust.state.others
+    assert len(states) == 3 and all(s.model is robust.state.model for s in states.values())  # one model
+    assert all(torch.equal(layer.module.weight, robust.state.dense[layer.name]) for layer in robust.state.layers)
+
+
+def test_variants_share_the_calibration_states(robust):
+    variant = robust.variant(sparsity=0.3)
+    before = dict(robust.state.others)
+    fit = variant.score(builtin("magnitude"))
+    assert fit.ok and robust.state.others == before  # no state rebuilt for the variant
+    assert "calib_draws" in variant.settings() and variant.settings()["sparsity"] == 0.3
+
+
+def test_a_failing_calibration_fails_the_candidate_with_its_name(robust):
+    bad = robust.score(Metric.parse("rowsum(abs(W))"))  # constant inside each row: ties decide the mask
+    assert not bad.ok and bad.value == math.inf
+    assert bad.reason.startswith("calibration fortunes:wisdom@0: ") and "constant scores" in bad.reason
+
+
+def test_sparsegpt_over_the_set_and_pruning_to_keep_needs_one_calibration(robust):
+    fit = robust.sparsegpt_perplexity()
+    assert fit.ok and len(fit.details["calibrations"]) == 4
+    with pytest.raises(ValueError, match="one calibration"):
+        robust.apply(builtin("wanda"))
