@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from evaluators.heldout import HeldOut, HeldOutPlan
     from primitives.metric import Metric
 
 DIRECTIONS = ("min", "max")
@@ -112,6 +113,11 @@ class Task(ABC):
         """
         raise ValueError(f"task {self.name!r} has no reduced evaluation budget: multi-fidelity search "
                          "(fidelity = [...]) needs a task that implements budget_options")
+
+    def held_out(self, plan: HeldOutPlan) -> list[HeldOut]:
+        """Tasks scoring under settings this task never saw (``evaluators.heldout``), per setting and
+        seed; a task without held-out settings says so."""
+        raise ValueError(f"task {self.name!r} has no held-out settings to validate on")
 
 
 class PreparedTask(Task):

@@ -5,7 +5,10 @@ import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from gp_engine.heldout import ValidationSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +56,7 @@ class SearchConfig:
     gpus_per_worker: float = 0.0  # Ray actors: e.g. 1.0 to give each actor a GPU
     fidelity: tuple[float, ...] = ()  # reduced budgets (fractions of the task's, increasing) tried first
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
+    validate: dict[str, Any] = field(default_factory=dict)  # [validate] table: held-out re-scoring after the search
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
@@ -81,6 +85,7 @@ class SearchConfig:
             if not ok:
                 raise ConfigError(f"search setting {name} = {getattr(self, name)!r}: must be {allowed}")
         self._check_fidelity()
+        self.validation_settings()
 
     def _check_fidelity(self) -> None:
         """Reduced budgets are increasing fractions in (0, 1); eta > 1 so each rung promotes fewer."""
@@ -115,10 +120,28 @@ class SearchConfig:
         merged.update({k: v for k, v in changes.items() if v is not None})
         return SearchConfig.from_dict(merged)
 
+    def validation_settings(self) -> "ValidationSettings | None":
+        """The ``[validate]`` table as settings (checked), or None when validation is off."""
+        from gp_engine.heldout import ValidationSettings
+        from gp_engine.validation import SettingsError, validate_settings
+
+        if not self.validate:
+            return None
+        if not isinstance(self.validate, Mapping):
+            raise ConfigError(f"search setting validate = {self.validate!r}: must be a table")
+        try:
+            settings = ValidationSettings(**validate_settings(ValidationSettings, self.validate, "validate setting"))
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None
+        except ValueError as exc:
+            raise ConfigError(str(exc) if str(exc).startswith("validate setting") else f"validate: {exc}") from None
+        return settings if settings.top > 0 else None
+
     def search_identity(self) -> dict[str, Any]:
-        """The fields a resumed run must share with its checkpoint (generations may grow)."""
+        """The fields a resumed run must share with its checkpoint (generations may grow; validation
+        happens after the search and may change)."""
         data = self.to_dict()
-        for free in ("generations", "map", "workers", "timeout_s", "gpus_per_worker"):
+        for free in ("generations", "map", "workers", "timeout_s", "gpus_per_worker", "validate"):
             data.pop(free)
         return data
 

@@ -28,6 +28,7 @@ from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
 from gp_engine.progress import Progress
 from gp_engine.pset import build_pset, to_node
+from gp_engine.heldout import Validation, ValidationSettings, validate, write_validation
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
 from gp_engine.scoring import Scorer
@@ -168,7 +169,26 @@ class Search:
         finally:
             maps.close()
             self.registry.finish_run(self.run_id, status)
-        return self._write_results()
+        result = self._write_results()
+        settings = cfg.validation_settings()
+        if settings is not None:
+            result.validation = self.validate(result, settings)
+            result.paths.update(write_validation(result.validation, self.dir.results))
+        return result
+
+    def validate(self, result: SearchResult, settings: ValidationSettings) -> Validation:
+        """Re-score the best ``settings.top`` of the hall of fame and the baseline under held-out
+        settings (``gp_engine.heldout``); scores already in the registry are reused."""
+        from evaluators.progress import stage
+        from primitives.metric import Metric
+        from primitives.reference import resolve_metric
+
+        baseline = resolve_metric(settings.baseline, self.registry)
+        metrics = [Metric.from_canonical(e.canonical) for e in result.hall_of_fame[: settings.top]]
+        held = len(self.task.held_out(settings.plan()))
+        with stage("held-out validation", held * (len(metrics) + 1)) as bar:
+            return validate(self.task, metrics, settings.plan(), self.registry, baseline, run_id=self.run_id,
+                            on_score=lambda score, done, total: bar.advance())
 
     def _first_generation(self, on_generation: Callable | None) -> None:
         """Generation 0: seeds, then ramped half-and-half trees (numpy/torch seeded too)."""

@@ -39,6 +39,7 @@ class SearchResult:
     paths: dict[str, Path]
     settings_key: str
     registry_url: str
+    validation: Any = None  # gp_engine.heldout.Validation when the [validate] table asked for one
 
 
 def generation_stats(generation: int, population: list[Individual], cache: FitnessCache, counts: Counts,

@@ -27,7 +27,7 @@ app = typer.Typer(
 _SUBMODULES = ("metricforge.cli_parse", "metricforge.cli_assets", "metricforge.cli_registry", "metricforge.cli_llm",
                "metricforge.cli_search", "metricforge.cli_lth", "metricforge.cli_granularity", "metricforge.cli_cafe",
                "metricforge.cli_tune", "metricforge.cli_data", "metricforge.cli_converge",
-               "metricforge.cli_report")
+               "metricforge.cli_report", "metricforge.cli_validate")
 
 
 def version() -> str:

@@ -82,6 +82,8 @@ def _execute(search: Any) -> None:
         for lg in watched:
             lg.removeHandler(handler)
         handler.close()
+    if result.validation is not None:
+        write_report({})  # with the validation
     _print_result(result, search.registry)
 
 
@@ -99,6 +101,9 @@ def _print_result(result: Any, registry: Any) -> None:
     if reasons:
         print_table("failed evaluations by reason", ["count", "reason"],
                     [(n, reason) for reason, n in reasons.most_common(10)])
+    if result.validation is not None:
+        head, rows = result.validation.table()
+        print_table("held-out validation (mean +- standard error over seeds)", head, rows)
     c = result.counters
     print(f"run {result.run_id} at generation {result.generation}: {c['evaluated']} evaluated, "
           f"{c['skipped_cache'] + c['skipped_registry']} skipped, {c['failed']} failed")

@@ -14,6 +14,7 @@ from .config import LLMTaskConfig
 from .operands import OPERANDS
 
 if TYPE_CHECKING:
+    from evaluators.heldout import HeldOut, HeldOutPlan
     from primitives.metric import Metric
 
     from .prepared import Prepared
@@ -78,6 +79,12 @@ class LLMPruneTask(PreparedTask):
             raise ValueError("multi-fidelity needs a fixed eval_tokens (not every window of the text)")
         windows = max(1, round(cfg.eval_tokens * fraction / cfg.eval_length))
         return {"eval_tokens": windows * cfg.eval_length}
+
+    def held_out(self, plan: HeldOutPlan) -> list[HeldOut]:
+        """Tasks under held-out calibrations, evaluation texts and levels (``heldout.held_out_tasks``)."""
+        from .heldout import held_out_tasks
+
+        return held_out_tasks(self, plan)
 
     def evaluation_windows(self) -> Any:
         """The token windows this task evaluates on (the leading ones of a shared state)."""

@@ -1,7 +1,7 @@
 """What a run report shows, read from the run folder and the registry.
 
 The run folder gives the settings (``config.json``), progress (``results/progress.json``), the
-plots, the equations table and the hall of fame; the registry gives each winner's re-checks
+plots, the equations table, the hall of fame and the held-out validation (``results/validation.json``); the registry gives each winner's re-checks
 (its evaluations under other settings) and the leaderboard of the run's settings key.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ class RunReport:
     rechecks: dict[str, pd.DataFrame] = field(default_factory=dict)
     leaderboard: pd.DataFrame | None = None
     registry_note: str | None = None
+    validation: pd.DataFrame | None = None  # held-out validation (results/validation.json), when run
 
     @property
     def direction(self) -> str:
@@ -67,8 +68,10 @@ def read_run(run_dir: Path) -> RunReport:
         history = pd.read_csv(results / "history.csv", usecols=["status"])
         counts = {str(k): int(v) for k, v in history["status"].value_counts().items()}
     plots = {name: results / name for name in ("fitness.png", "pareto.png") if (results / name).exists()}
+    table = _read_json(results / "validation.json", {}).get("table")
+    validation = pd.DataFrame(table["rows"], columns=table["columns"]) if table else None
     return RunReport(run_dir, config, _read_json(results / "progress.json", {}), equations,
-                     list(_read_json(results / "hall_of_fame.json", [])), plots, counts)
+                     list(_read_json(results / "hall_of_fame.json", [])), plots, counts, validation=validation)
 
 
 def add_registry(report: RunReport, registry: Any) -> RunReport:

@@ -64,6 +64,14 @@ def render(report: RunReport) -> str:
         parts += [f"<h3>Re-checks of <code>{escape(formula)}</code></h3>", _table(frame, "rechecks")]
     if not report.rechecks:
         parts.append('<p class="note">No winner has evaluations under other settings in the registry.</p>')
+    parts += ["<h2>Held-out validation</h2>", '<p class="note">The best metrics and the baseline re-scored on '
+              'calibrations, texts and sparsities the search never saw: mean +- standard error over calibration '
+              'seeds; the ratio is the geometric mean of paired ratios to the baseline.</p>'
+              if report.validation is not None else
+              '<p class="note">Not run: add a [validate] table to the search config, or run '
+              '<code>metricforge validate --run RUN</code>.</p>']
+    if report.validation is not None:
+        parts.append(_table(report.validation, "validation"))
     parts += [f"<h2>Registry leaderboard (settings key {escape(report.settings_key)})</h2>",
               f'<p class="note">{escape(report.registry_note)}</p>' if report.registry_note else
               _table(report.leaderboard, "leaderboard"),
