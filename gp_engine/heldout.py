@@ -176,8 +176,9 @@ def validate(task: Task, metrics: Sequence[Metric], plan: HeldOutPlan, store: Ev
 
 @dataclass(frozen=True)
 class ValidationSettings:
-    """A search's ``[validate]`` table: the ``top`` hall-of-fame entries and the baseline re-scored on
-    held-out calibration ``seeds``, sources and ``levels`` after the search (``top = 0``: off)."""
+    """A search's ``[validate]`` table: the ``top`` hall-of-fame entries, the ``baseline`` every one is
+    compared with and further ``baselines``, re-scored on held-out calibration ``seeds``, sources and
+    ``levels`` after the search (``top = 0``: off)."""
 
     top: int = 5
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -185,11 +186,12 @@ class ValidationSettings:
     eval_sources: tuple[str, ...] = ()
     levels: tuple[str, ...] = ("0.5", "0.6", "0.7", "2:4")
     baseline: str = "wanda"
+    baselines: tuple[str, ...] = ("magnitude",)  # more references re-scored beside them (built-ins, recipes)
 
     def __post_init__(self) -> None:
         """Lists (or "a,b" text) as tuples, seeds as integers, levels as text, ``top`` not negative;
         the plan checks the rest."""
-        for name in ("seeds", "calib_sources", "eval_sources", "levels"):
+        for name in ("seeds", "calib_sources", "eval_sources", "levels", "baselines"):
             value = getattr(self, name)
             items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
             object.__setattr__(self, name, tuple(str(v) if name != "seeds" else v for v in items))

@@ -185,6 +185,7 @@ class Search:
 
         baseline = resolve_metric(settings.baseline, self.registry)
         metrics = [Metric.from_canonical(e.canonical) for e in result.hall_of_fame[: settings.top]]
+        metrics += [resolve_metric(ref, self.registry) for ref in settings.baselines]
         held = len(self.task.held_out(settings.plan()))
         with stage("held-out validation", held * (len(metrics) + 1)) as bar:
             return validate(self.task, metrics, settings.plan(), self.registry, baseline, run_id=self.run_id,

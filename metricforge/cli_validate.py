@@ -68,7 +68,7 @@ def validate_command(
     options.update(parse_options(task_options))
     settings = ValidationSettings(top=top, seeds=ints(seeds, "--seeds"), calib_sources=tuple(calib_source or ()),
                                   eval_sources=tuple(eval_source or ()), levels=names(levels, "--levels"),
-                                  baseline=baseline)
+                                  baseline=baseline, baselines=())  # the references given are validated
     if not refs:
         raise ValueError("give metrics to validate, or --run RUN_FOLDER")
     chosen = [resolve_metric(ref, registry) for ref in refs]  # every reference checked before any work

@@ -110,7 +110,8 @@ def test_validate_command_and_a_search_with_a_validate_table(options, tmp_path):
     with Search(cfg, tmp_path / "run", registry=str(db)) as search:
         result = search.run()
     assert result.validation is not None and (tmp_path / "run" / "results" / "validation.md").is_file()
-    assert len(result.validation.names) == 3  # wanda (the baseline) and the two best
+    best = {e.hash for e in result.hall_of_fame[:2]}
+    assert set(result.validation.names) == best | {builtin("wanda").hash, builtin("magnitude").hash}
     assert result.validation.labels() == ["calib python-docs:howto, eval python-docs:library, 60% row"]
     rerun = subprocess.run([sys.executable, "-m", "metricforge.cli", "validate", "--run", str(tmp_path / "run"),
                             "--top", "2", "--seeds", "0", "--levels", "0.6", "-r", str(db), "--json"],
