@@ -113,6 +113,12 @@ class Task(ABC):
         raise ValueError(f"task {self.name!r} has no reduced evaluation budget: multi-fidelity search "
                          "(fidelity = [...]) needs a task that implements budget_options")
 
+    def proxy_options(self) -> dict[str, Any]:
+        """Task options that score with a cheap proxy of this task's fitness (the "proxy" rung of
+        multi-fidelity search, below every fraction); a task without one says so."""
+        raise ValueError(f"task {self.name!r} has no proxy fitness: the fidelity rung 'proxy' needs a task "
+                         "that implements proxy_options (llm-prune: the reconstruction error)")
+
 
 class PreparedTask(Task):
     """A Task whose expensive state is built once, on first use, and shared with its variants."""
