@@ -119,6 +119,12 @@ class Task(ABC):
         seed; a task without held-out settings says so."""
         raise ValueError(f"task {self.name!r} has no held-out settings to validate on")
 
+    def proxy_options(self) -> dict[str, Any]:
+        """Task options that score with a cheap proxy of this task's fitness (the "proxy" rung of
+        multi-fidelity search, below every fraction); a task without one says so."""
+        raise ValueError(f"task {self.name!r} has no proxy fitness: the fidelity rung 'proxy' needs a task "
+                         "that implements proxy_options (llm-prune: the reconstruction error)")
+
 
 class PreparedTask(Task):
     """A Task whose expensive state is built once, on first use, and shared with its variants."""

@@ -1,8 +1,10 @@
-"""Evaluation budgets of a run: the full one, reduced ones from ``Task.budget_options``, and their maps.
+"""Evaluation budgets of a run: the full one, reduced ones from ``Task.budget_options`` (and the
+"proxy" rung from ``Task.proxy_options``), and their maps.
 
-A reduced budget is the task with options for less evaluation data; its scores are recorded
-under its own settings (with a ``budget`` label). In-process it is a ``variant`` of the task
-that shares the prepared model; in worker processes it is built from its own TaskSpec.
+A reduced budget is the task with options for less evaluation data (or a cheap proxy fitness); its
+scores are recorded under its own settings (with a ``budget`` label). In-process it is a
+``variant`` of the task that shares the prepared model; in worker processes it is built from its
+own TaskSpec.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from gp_engine.maps import make_map
 from evaluators.tasks import TaskSpec, build_task
+from gp_engine.config import PROXY
 
 if TYPE_CHECKING:
     from evaluators.base import Task
@@ -39,15 +42,20 @@ def budget_label(options: dict[str, Any]) -> str:
     return ",".join(f"{k}={options[k]}" for k in sorted(options))
 
 
-def reduced_budgets(task: Task, spec: TaskSpec, fractions: Sequence[float],
+def rung_options(task: Task, rung: float | str) -> dict[str, Any]:
+    """The task options of one fidelity rung: the task's proxy for "proxy", else a fraction's budget."""
+    return task.proxy_options() if rung == PROXY else task.budget_options(float(rung))
+
+
+def reduced_budgets(task: Task, spec: TaskSpec, fractions: Sequence[float | str],
                     make_map: Callable[[Task | None, TaskSpec], "EvalMap"]) -> list[Budget]:
-    """One Budget per fraction of the task's evaluation data, smallest first."""
+    """One Budget per rung (the proxy, fractions of the task's evaluation data), smallest first."""
     from registry import settings_key
 
     budgets: list[Budget] = []
     full_key = settings_key(dict(task.settings()))
     for fraction in fractions:
-        options = task.budget_options(fraction)
+        options = rung_options(task, fraction)
         sub_spec = TaskSpec(spec.name, {**spec.options, **options}, spec.target)
         settings = dict(build_task(sub_spec).settings())
         settings.setdefault("budget", dict(options))

@@ -18,6 +18,7 @@ else:  # pragma: no cover
 DEDUP_MODES = ("auto", "hash", "rank")
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
+PROXY = "proxy"  # the fidelity rung scored with the task's cheap proxy (``Task.proxy_options``)
 
 
 class ConfigError(ValueError):
@@ -54,13 +55,13 @@ class SearchConfig:
     workers: int = 2
     timeout_s: float | None = None
     gpus_per_worker: float = 0.0  # Ray actors: e.g. 1.0 to give each actor a GPU
-    fidelity: tuple[float, ...] = ()  # reduced budgets (fractions of the task's, increasing) tried first
+    fidelity: tuple[float | str, ...] = ()  # rungs tried first: "proxy", then increasing fractions of the budget
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
     validate: dict[str, Any] = field(default_factory=dict)  # [validate] table: held-out re-scoring after the search
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
-        for name in ("mutations", "pow_exponents", "constants", "seed_metrics", "fidelity"):
+        for name in ("mutations", "pow_exponents", "constants", "seed_metrics"):
             setattr(self, name, tuple(getattr(self, name)))
         if self.operators is not None:
             self.operators = tuple(self.operators)
@@ -88,14 +89,18 @@ class SearchConfig:
         self.validation_settings()
 
     def _check_fidelity(self) -> None:
-        """Reduced budgets are increasing fractions in (0, 1); eta > 1 so each rung promotes fewer."""
+        """Rungs: "proxy" (optional, first), then increasing fractions in (0, 1) of the task's budget
+        ("proxy,0.25" as text too); eta > 1 so each rung promotes fewer."""
+        given = self.fidelity
+        rungs = given.split(",") if isinstance(given, str) else given
+        allowed = "'proxy' (optional, first) then increasing fractions in (0, 1) of the task's budget"
         try:
-            self.fidelity = tuple(float(f) for f in self.fidelity)
+            self.fidelity = tuple(_rung(r) for r in rungs)
         except (TypeError, ValueError):
-            raise ConfigError(f"search setting fidelity = {self.fidelity!r}: must be a list of fractions") from None
-        if any(not 0 < f < 1 for f in self.fidelity) or list(self.fidelity) != sorted(set(self.fidelity)):
-            raise ConfigError(f"search setting fidelity = {list(self.fidelity)}: must be increasing fractions "
-                              "in (0, 1) of the task's budget")
+            raise ConfigError(f"search setting fidelity = {given!r}: must be a list of {allowed}") from None
+        fractions = [float(f) for f in self.fidelity if f != PROXY]
+        if PROXY in self.fidelity[1:] or any(not 0 < f < 1 for f in fractions) or fractions != sorted(set(fractions)):
+            raise ConfigError(f"search setting fidelity = {list(self.fidelity)}: must be {allowed}")
         if not float(self.eta) > 1:
             raise ConfigError(f"search setting eta = {self.eta!r}: must be > 1 (the best 1/eta of a budget "
                               "are promoted)")
@@ -144,6 +149,15 @@ class SearchConfig:
         for free in ("generations", "map", "workers", "timeout_s", "gpus_per_worker", "validate"):
             data.pop(free)
         return data
+
+
+def _rung(value: Any) -> float | str:
+    """One fidelity rung: "proxy" or a number (numeric text too); TypeError or ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() == PROXY:
+        return PROXY
+    if isinstance(value, bool):
+        raise TypeError("a fidelity rung is not true or false")
+    return float(value)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

@@ -135,22 +135,23 @@ def search(
     task_option: Optional[List[str]] = option_option(),
     fidelity: Optional[str] = typer.Option(
         None, help="Multi-fidelity: reduced budgets tried first, as fractions of the task's evaluation data "
-                   "(e.g. 0.125 or 0.1,0.3); 'none' turns it off."),
+                   "(e.g. 0.125 or 0.1,0.3), 'proxy' first for the task's cheap proxy (proxy,0.25); "
+                   "'none' turns it off."),
     eta: Optional[float] = typer.Option(None, help="Successive halving: the best 1/eta of a budget go on [3]."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of run directories."),
 ) -> None:
     """Search for metrics; rerunning the same command resumes the run."""
     from gp_engine.loop import Search
     from gp_engine.rundir import discarded_if_unstarted
-    from metricforge.cli_lists import floats
+    from metricforge.cli_lists import names
     from metricforge.options import require_map
 
-    fractions = None if fidelity is None else (() if fidelity.strip().lower() == "none"
-                                               else tuple(floats(fidelity, "--fidelity")))
+    rungs = None if fidelity is None else (() if fidelity.strip().lower() == "none"
+                                           else names(fidelity, "--fidelity"))  # SearchConfig checks each
     flags = {"task": task, "population": population, "generations": generations, "seed": seed,
              "map": map_, "workers": workers, "timeout_s": timeout, "seed_builtins": seed_builtins,
              "dedup": dedup, "sparsity": sparsity, "group": group, "granularity": granularity,
-             "seed_metrics": tuple(seed_metric) if seed_metric else None, "fidelity": fractions, "eta": eta}
+             "seed_metrics": tuple(seed_metric) if seed_metric else None, "fidelity": rungs, "eta": eta}
     cfg = resolve_config(config, flags, list(task_option or []))
     require_map(cfg.map)
     name = run or default_run_name(cfg)

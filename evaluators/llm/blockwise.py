@@ -9,7 +9,7 @@ architecture-specific head code is written here. Imported only where torch is in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -20,7 +20,7 @@ from evaluators.progress import track
 from .blocks import capture_block_inputs, run_block
 from .layers import PrunableLayer, layers_by_block
 from .offload import BlockOffload, DeviceOperands
-from .stats import collecting
+from .stats import LayerStats, collecting
 
 
 class _Replay(nn.Module):
@@ -94,19 +94,31 @@ def window_nll_sums(offload: BlockOffload, windows: Any, known: Sequence[float] 
     return sums
 
 
-def activation_operands(offload: BlockOffload, layers: list[PrunableLayer], windows: Any,
-                        hessian: bool = True) -> dict[str, dict[str, Any]]:
-    """X, Xs, Y (and Hd) of every layer from the dense model, block-major; kept in CPU memory."""
+def _block_stats(offload: BlockOffload, layers: list[PrunableLayer], windows: Any, hessian: bool,
+                 take: Callable[[LayerStats], Any], label: str) -> dict[str, Any]:
+    """layer -> ``take(stats)`` of its calibration sums from the dense model, block-major."""
     hiddens, kwargs_list = capture_block_inputs(offload.model, offload.modules, windows)
     by_block = {group[0].block: group for group in layers_by_block(layers)}
-    ops: dict[str, dict[str, Any]] = {}
-    for index in track(range(len(offload)), "operands: blocks"):
+    out: dict[str, Any] = {}
+    for index in track(range(len(offload)), label):
         block = offload.fetch(index)
         with collecting(by_block.get(index, []), hessian) as stats:
             hiddens = run_block(block, hiddens, kwargs_list)
-        ops.update({name: {k: t.cpu() for k, t in s.operands().items()} for name, s in stats.items()})
+        out.update({name: take(s) for name, s in stats.items()})
     offload.release()
-    return ops
+    return out
+
+
+def activation_operands(offload: BlockOffload, layers: list[PrunableLayer], windows: Any,
+                        hessian: bool = True) -> dict[str, dict[str, Any]]:
+    """X, Xs, Y (and Hd) of every layer from the dense model, block-major; kept in CPU memory."""
+    return _block_stats(offload, layers, windows, hessian,
+                        lambda s: {k: t.cpu() for k, t in s.operands().items()}, "operands: blocks")
+
+
+def input_grams(offload: BlockOffload, layers: list[PrunableLayer], windows: Any) -> dict[str, Any]:
+    """X^T X of every layer's inputs from the dense model, block-major; kept in CPU memory."""
+    return _block_stats(offload, layers, windows, True, lambda s: s.xtx.cpu(), "Gram matrices X^T X: blocks")
 
 
 def prune_oneshot(offload: BlockOffload, fn: Any, layers: list[PrunableLayer], operands: Mapping[str, Any],

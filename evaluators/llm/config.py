@@ -22,6 +22,7 @@ def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
         raise ValueError(f"calib_source must name one or more sources, got {value!r}")
     return sources
 OFFLOADS = ("none", "blocks")
+FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class LLMTaskConfig:
     grad_dtype: str = "float32"  # dtype of the model copy used for the gradient pass
     eval_batch: int | None = None  # windows per forward pass; None: 1 on the CPU (fastest there), 8 on a GPU
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
+    fitness: str = "perplexity"  # or "reconstruction": layer output error on calibration inputs, no evaluation pass
 
     def __post_init__(self) -> None:
         """Validate; an N:M group fixes the sparsity to N/M; a list of calibration sources becomes "a,b"."""
@@ -72,6 +74,8 @@ class LLMTaskConfig:
             raise ValueError("eval_draw 'random-spans' may repeat text; evaluate on 'joined' or 'documents' windows")
         if self.offload not in OFFLOADS:
             raise ValueError(f"offload must be one of {OFFLOADS}, got {self.offload!r}")
+        if self.fitness not in FITNESSES:
+            raise ValueError(f"fitness must be one of {FITNESSES}, got {self.fitness!r}")
         for name in ("calib_windows", "calib_draws", "calib_length", "eval_length", "eval_batch"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")

@@ -17,12 +17,16 @@ from typing import Any
 from .layers import PrunableLayer
 from .operands import (
     GRAD_SCALE,
+    GRAM,
     LayerOperands,
     activation_operands,
     gradient_operand,
+    input_grams,
+    load_grams,
     load_operands,
     model_fingerprint,
     operand_key,
+    save_grams,
     save_operands,
 )
 from .stats import PERCDAMP
@@ -48,6 +52,7 @@ class OperandStore:
         self.values: LayerOperands = {layer.name: {} for layer in layers}
         self.computed: list[str] = []  # kinds computed by this process, in order
         self.loaded: list[str] = []  # kinds read from the disk cache
+        self._grams: dict[str, Any] | None = None
 
     def path(self, kind: str) -> Path:
         """The cache file of one operand kind."""
@@ -76,6 +81,23 @@ class OperandStore:
             grads = gradient_operand(self.model, self.calib, self.grad_dtype)
             self._keep({name: {"G": g} for name, g in grads.items()}, ["G"], time.perf_counter() - start)
         return {layer: {n: ops[n] for n in wanted if n in ops} for layer, ops in self.values.items()}
+
+    def grams(self) -> dict[str, Any]:
+        """layer -> X^T X of its calibration inputs in the dense model (float32, in x in; layers reading
+        one input share one tensor), for the reconstruction fitness: one forward pass on first use,
+        then read from its own cache file."""
+        if self._grams is None:
+            path = self.path(GRAM)
+            if path.is_file():
+                self._grams = load_grams(path, self.home)
+                self.loaded.append(GRAM)
+            else:
+                start = time.perf_counter()
+                self._grams = input_grams(self.model, self.layers, self.calib)
+                save_grams(path, self._grams, {"key": self.key, "operand": GRAM})
+                self.computed.append(GRAM)
+                log.info("Gram matrices X^T X computed in %.1f s", time.perf_counter() - start)
+        return self._grams
 
     def _merge(self, ops: LayerOperands, kinds: list[str]) -> None:
         for layer, values in ops.items():

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 OPERANDS = ("W", "G", "X", "Xs", "Hd", "Y")
 OPERANDS_VERSION = 2  # 2: one cache file per operand kind
 GRAD_SCALE = 100.0  # GBLM / Pruner-Zero scale the gradient by 100 before squaring
+GRAM = "XtX"  # cache name of the input Gram matrices (reconstruction fitness; not a metric operand)
 
 
 def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, hessian: bool = True) -> LayerOperands:
@@ -31,13 +32,52 @@ def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, h
 
         return blockwise_operands(offload_of(model), layers, windows, hessian)
 
-    device = next(model.parameters()).device
     what = "X, Xs, Y" + (", Hd" if hessian else "")
     with collecting(layers, hessian) as stats, torch.inference_mode():
-        for row in track(range(windows.shape[0]), f"operands {what}: calibration windows"):
-            model(input_ids=windows[row:row + 1].to(device), use_cache=False)
+        _calibration_pass(model, windows, f"operands {what}: calibration windows")
         items = track(list(stats.items()), "operand Hd: inverse Hessians per layer") if hessian else stats.items()
         return {name: s.operands() for name, s in items}
+
+
+def _calibration_pass(model: Any, windows: Any, label: str) -> None:
+    """Run the model over the calibration windows, one window per forward pass (hooks gather the sums)."""
+    device = next(model.parameters()).device
+    for row in track(range(windows.shape[0]), label):
+        model(input_ids=windows[row:row + 1].to(device), use_cache=False)
+
+
+def input_grams(model: Any, layers: list[PrunableLayer], windows: Any) -> dict[str, Any]:
+    """X^T X (in x in, float32) of every layer's inputs over all calibration tokens of the dense model;
+    layers of a block that read one input (q/k/v, gate/up) share one tensor."""
+    import torch
+
+    from .offload import offload_of
+
+    if offload_of(model) is not None:  # one block on the device at a time
+        from .blockwise import input_grams as blockwise_grams
+
+        return share_equal(blockwise_grams(offload_of(model), layers, windows), layers)
+    with collecting(layers, True) as stats, torch.inference_mode():
+        _calibration_pass(model, windows, "Gram matrices X^T X: calibration windows")
+        return share_equal({name: s.xtx for name, s in stats.items()}, layers)
+
+
+def share_equal(tensors: dict[str, Any], layers: list[PrunableLayer]) -> dict[str, Any]:
+    """layer -> tensor with equal tensors of one block replaced by one of them (memory kept once)."""
+    import torch
+
+    from .layers import layers_by_block
+
+    out: dict[str, Any] = {}
+    for block in layers_by_block([layer for layer in layers if layer.name in tensors]):
+        kept: list[Any] = []
+        for layer in block:
+            t = tensors[layer.name]
+            same = next((k for k in kept if k.shape == t.shape and torch.equal(k, t)), None)
+            if same is None:
+                kept.append(t)
+            out[layer.name] = t if same is None else same
+    return out
 
 
 def gradient_operand(model: Any, windows: Any, dtype: str = "float32") -> dict[str, Any]:
@@ -109,6 +149,24 @@ def save_operands(path: Path, ops: LayerOperands, meta: dict[str, str]) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     save_file(flat, str(tmp), metadata=meta)
     tmp.replace(path)
+
+
+def save_grams(path: Path, grams: dict[str, Any], meta: dict[str, str]) -> None:
+    """Write layer -> Gram matrix with each shared tensor once; the layers sharing it go in the metadata."""
+    first: dict[int, str] = {}
+    aliases = {name: first.setdefault(id(g), name) for name, g in grams.items()}
+    unique = {name: {GRAM: grams[name]} for name in first.values()}
+    save_operands(path, unique, {**meta, "aliases": json.dumps(aliases, sort_keys=True)})
+
+
+def load_grams(path: Path, device: Any = "cpu") -> dict[str, Any]:
+    """Read what save_grams wrote: layer -> Gram matrix, layers that shared one sharing it again."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        aliases = json.loads((fh.metadata() or {})["aliases"])
+    stored = load_operands(path, device)
+    return {name: stored[source][GRAM] for name, source in aliases.items()}
 
 
 def load_operands(path: Path, device: Any = "cpu") -> LayerOperands:

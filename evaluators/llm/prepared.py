@@ -5,10 +5,13 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import LLMTaskConfig
 from .screening import ScreeningMemo
+
+if TYPE_CHECKING:
+    from .reconstruction import Reconstruction
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class Prepared:
                                   home="cpu" if self.offload else None)
         self.block_inputs: tuple[list[Any], list[dict]] | None = None
         self.screened = ScreeningMemo()  # masks and window losses of metrics scored on fewer windows
+        self._reconstruction: Reconstruction | None = None
         self.others: dict[tuple[str, int], Prepared] = {}  # states of the other calibrations of a set
 
     def for_calibration(self, cfg: LLMTaskConfig) -> Prepared:
@@ -91,6 +95,15 @@ class Prepared:
     def cache_hit(self) -> bool:
         """True when every operand kind in memory was read from the disk cache."""
         return bool(self.store.loaded) and not self.store.computed
+
+    def reconstruction(self) -> Reconstruction:
+        """The reconstruction proxy of the dense model (its Gram matrices computed, or read from the disk
+        cache, on first use: call it before pruning)."""
+        if self._reconstruction is None:
+            from .reconstruction import Reconstruction
+
+            self._reconstruction = Reconstruction(self.layers, self.dense, self.store.grams())
+        return self._reconstruction
 
     def inputs(self) -> tuple[list[Any], list[dict]]:
         """Hidden states entering block 0 for every calibration window (computed once)."""

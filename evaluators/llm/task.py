@@ -1,4 +1,5 @@
-"""LLMPruneTask: perplexity of a causal LM after pruning all its decoder linears with a metric."""
+"""LLMPruneTask: perplexity of a causal LM after pruning all its decoder linears with a metric (or, with
+fitness "reconstruction", the layers' output error on calibration inputs: reconstruction.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -35,6 +36,7 @@ class LLMPruneTask(PreparedTask):
         """A task for `config` (default LLMTaskConfig()) with keyword overrides of its fields."""
         self.config = dataclasses.replace(config or LLMTaskConfig(), **overrides)
         self._state: Prepared | None = None
+        self._shared = False  # True for a variant scoring on another task's prepared state
 
     def settings(self) -> dict[str, Any]:
         """Every setting that changes the score, dtype and device resolved."""
@@ -44,7 +46,8 @@ class LLMPruneTask(PreparedTask):
         device = pick_device(cfg.device)
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
         skip = ({"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
-                | (set() if cfg.calib_draws > 1 else {"calib_draws"}))  # keys of one-draw settings unchanged
+                | (set() if cfg.calib_draws > 1 else {"calib_draws"})  # keys of one-draw settings unchanged
+                | ({"fitness"} if cfg.fitness == "perplexity" else set()))  # the default keeps earlier keys
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -55,16 +58,17 @@ class LLMPruneTask(PreparedTask):
         return Prepared(self.config)
 
     def variant(self, **changes: Any) -> LLMPruneTask:
-        """A task with other sparsity, group, mode or fewer leading evaluation tokens sharing this
-        one's prepared model and operands."""
-        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens"}:
-            raise ValueError("a variant may change only sparsity, group, aggregate, mode and eval_tokens; "
+        """A task with other sparsity, group, mode, fitness or fewer leading evaluation tokens sharing
+        this one's prepared model and operands."""
+        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens", "fitness"}:
+            raise ValueError("a variant may change only sparsity, group, aggregate, mode, eval_tokens and fitness; "
                              "make a new task otherwise")
         other = LLMPruneTask(self.config, **changes)
         if "eval_tokens" in changes and not self._leading_subset(other.config):
             raise ValueError("a variant shares evaluation windows only as the first windows of this task's "
                              "(eval_select 'first', no more tokens than this task)")
         other._state = self.state  # prepared now, or the variant would prepare a state of its own
+        other._shared = True
         return other
 
     def _leading_subset(self, other: LLMTaskConfig) -> bool:
@@ -75,6 +79,8 @@ class LLMPruneTask(PreparedTask):
     def budget_options(self, fraction: float) -> dict[str, Any]:
         """Evaluate on the leading ``fraction`` of the evaluation tokens (whole windows, at least one)."""
         cfg = self.config
+        if cfg.fitness != "perplexity":
+            raise ValueError(f"fitness {cfg.fitness!r} evaluates no windows: it has no reduced budget")
         if cfg.eval_tokens is None:
             raise ValueError("multi-fidelity needs a fixed eval_tokens (not every window of the text)")
         windows = max(1, round(cfg.eval_tokens * fraction / cfg.eval_length))
@@ -85,6 +91,12 @@ class LLMPruneTask(PreparedTask):
         from .heldout import held_out_tasks
 
         return held_out_tasks(self, plan)
+
+    def proxy_options(self) -> dict[str, Any]:
+        """The proxy rung of multi-fidelity search: the reconstruction error (no evaluation pass)."""
+        if self.config.fitness != "perplexity":
+            raise ValueError(f"this task's fitness is already {self.config.fitness!r}: it has no cheaper proxy")
+        return {"fitness": "reconstruction"}
 
     def evaluation_windows(self) -> Any:
         """The token windows this task evaluates on (the leading ones of a shared state)."""
@@ -129,7 +141,7 @@ class LLMPruneTask(PreparedTask):
         tasks = []
         for cfg in configs:
             task = LLMPruneTask(cfg)
-            task._state = self.state.for_calibration(cfg)
+            task._state, task._shared = self.state.for_calibration(cfg), self._shared
             tasks.append(task)
         return tasks
 
@@ -157,7 +169,12 @@ class LLMPruneTask(PreparedTask):
                 if not fit.ok:
                     raise ScoreError(f"calibration {source}@{seed}: {fit.reason}")
                 parts.append((f"{source}@{seed}", fit))
-            logs = [math.log(fit.value) for _, fit in parts]
+            values = [fit.value for _, fit in parts]
+            if min(values) <= 0.0:  # a proxy can be 0 (nothing pruned): no logarithm, the plain mean
+                return Fitness(sum(values) / len(values), True, None, time.perf_counter() - start,
+                               {**details, "aggregate": "mean over calibrations",
+                                "calibrations": {name: fit.value for name, fit in parts}})
+            logs = [math.log(v) for v in values]
             info = {**details, "aggregate": "geometric mean over calibrations",
                     "calibrations": {name: fit.value for name, fit in parts},
                     "log_spread": max(logs) - min(logs),
@@ -251,13 +268,15 @@ class LLMPruneTask(PreparedTask):
 
     def _run(self, apply: Any, start: float, key: tuple | None = None, screened: Screened | None = None,
              **details: Any) -> Fitness:
-        """Apply a pruning, measure perplexity, always restore the dense weights (errors reach
-        ``Fitness.guarded``). With a memo key, an evaluation on fewer windows than the prepared ones
+        """Apply a pruning, measure perplexity (or the reconstruction proxy), always restore the dense
+        weights (errors reach ``Fitness.guarded``). With a memo key, an evaluation on fewer windows than the prepared ones
         is kept for a later, larger one."""
         from .perplexity import perplexity_of, window_nll_sums
         from .prune import restore
         from .screening import Screened, nonzero_patterns
 
+        if self.config.fitness == "reconstruction":
+            return self._run_reconstruction(apply, start, key, screened, **details)
         st, windows = self.state, self.evaluation_windows()
         keep = key is not None and windows.shape[0] < st.eval.shape[0]
         try:
@@ -278,3 +297,31 @@ class LLMPruneTask(PreparedTask):
         if screened is not None:
             info["reused_windows"] = min(len(screened.nll_sums), windows.shape[0])
         return Fitness(ppl, True, None, wall, info)
+
+    def _run_reconstruction(self, apply: Any, start: float, key: tuple | None = None,
+                            screened: Screened | None = None, **details: Any) -> Fitness:
+        """Apply a pruning, measure the reconstruction proxy, always restore the dense weights. A
+        screening rung (a variant on a shared state) keeps the masks for a metric promoted later."""
+        from .prune import restore
+        from .reconstruction import aggregate, summary
+        from .screening import Screened, nonzero_patterns
+
+        st, gram_from = self.state, time.perf_counter()
+        proxy = st.reconstruction()  # Gram matrices of the dense model: before pruning
+        gram_at = time.perf_counter()
+        keep = key is not None and screened is None and self._shared
+        try:
+            pruned, total = apply()
+            pruned_at = time.perf_counter()
+            patterns = nonzero_patterns(st.layers) if keep else None
+            errors = proxy.errors()
+            proxy_s = time.perf_counter() - pruned_at
+        finally:
+            restore(st.layers, st.dense)
+        if keep:  # the masks only: no window has been evaluated
+            st.screened.put(key, Screened(patterns, ()))
+        value = aggregate(errors)
+        info = {**details, "fitness": "reconstruction", "reconstruction": value, **summary(errors),
+                "sparsity": pruned / max(total, 1), "gram_s": gram_at - gram_from, "prune_s": pruned_at - gram_at,
+                "proxy_s": proxy_s}
+        return Fitness(value, True, None, time.perf_counter() - start, info)

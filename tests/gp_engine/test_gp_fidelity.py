@@ -103,3 +103,23 @@ def test_a_higher_budget_always_wins_selection():
     assert Fitness("min", (1.0, 500.0)) > Fitness("min", (0.0, 10.0))
     assert Fitness("min", (0.0, 10.0)) > Fitness("min", (0.0, 20.0))
     assert Fitness("max", (1.0, 0.1)) > Fitness("max", (0.0, 0.9))
+
+
+def test_proxy_rung_is_first_at_most_once_and_each_bad_value_is_one_line():
+    assert SearchConfig(fidelity=["proxy", 0.25]).fidelity == ("proxy", 0.25)
+    assert SearchConfig(fidelity="Proxy, 0.125,0.5").fidelity == ("proxy", 0.125, 0.5)  # text as the CLI gives it
+    assert SearchConfig(fidelity=("proxy",)).fidelity == ("proxy",)
+    assert SearchConfig.from_dict({"fidelity": ["proxy", 0.25]}).fidelity == ("proxy", 0.25)  # as TOML gives it
+    for bad in ((0.25, "proxy"), ("proxy", "proxy"), ("proxi", 0.25), ("proxy", 1.5), (True,), ("proxy", 0.5, 0.25)):
+        with pytest.raises(ConfigError) as info:
+            SearchConfig(fidelity=bad)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith("search setting fidelity = ")
+        assert "'proxy' (optional, first) then increasing fractions in (0, 1)" in message
+
+
+def test_a_task_without_a_proxy_says_so(tmp_path, registry_url):
+    with pytest.raises(ValueError, match="task 'mlp-prune' has no proxy fitness") as info:
+        with Search(SearchConfig(**{**MF, "fidelity": ("proxy", 0.25)}), tmp_path / "r", registry=registry_url) as s:
+            s.run()
+    assert "\n" not in str(info.value)

@@ -119,3 +119,14 @@ def test_study_options_are_checked_against_the_study_settings(cli, tmp_path):
     one_error(cli("granularity", "--task", "llm-prune", "-o", "calib_windws=4", "--out", "g"),
               "did you mean 'calib_windows'")
     assert not any((tmp_path / name).exists() for name in ("lth", "cafe", "g"))
+
+
+def test_fidelity_rungs_are_checked_in_one_line(cli, tmp_path):
+    allowed = "'proxy' (optional, first) then increasing fractions in (0, 1)"
+    one_error(cli("search", "--task", "mlp-prune", "--fidelity", "0.25,proxy"), "fidelity", allowed)
+    one_error(cli("search", "--task", "mlp-prune", "--fidelity", "proxy,half"), "fidelity", "'half'", allowed)
+    (tmp_path / "c.toml").write_text('task = "mlp-prune"\nfidelity = ["proxy", 0.5, 0.25]\n')
+    one_error(cli("search", "--config", "c.toml"), "fidelity", allowed)
+    one_error(cli("search", "--task", "mlp-prune", "--fidelity", "proxy,0.25", "--population", "4",
+                  "--generations", "0", "-r", "r.db"), "task 'mlp-prune' has no proxy fitness")
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []

@@ -1,0 +1,141 @@
+"""The reconstruction fitness of llm-prune (tiny random Llama, real text): the proxy's value, its Gram
+matrices and their cache, exact restores, settings keys and the masks a proxy rung leaves."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from evaluators.llm.config import LLMTaskConfig
+from evaluators.llm.corpora import PYTHON_DOCS
+from evaluators.llm.reconstruction import aggregate
+from evaluators.llm.task import LLMPruneTask
+from primitives.builtins import builtin
+
+from .tiny import tiny_model_folder
+
+pytestmark = pytest.mark.skipif(not PYTHON_DOCS.is_dir(), reason="python3.11-doc not installed")
+LAYER = "model.layers.1.mlp.down_proj"
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny-proxy")
+    t = LLMPruneTask(model=tiny_model_folder(root / "model"), calib_source="fortunes:wisdom", calib_windows=3,
+                     calib_length=32, eval_tokens=256, eval_length=32, dtype="float32", device="cpu",
+                     cache_dir=str(root / "cache"))
+    t.prepare()
+    return t
+
+
+@pytest.fixture(scope="module")
+def proxy(task):
+    return task.variant(fitness="reconstruction")
+
+
+def intact(task) -> bool:
+    return all(torch.equal(layer.module.weight, task.state.dense[layer.name]) for layer in task.state.layers)
+
+
+def test_dense_model_scores_zero(proxy):
+    fit = proxy.score_pruning(lambda task: (0, 1), metric="dense")
+    assert fit.ok and fit.value == 0.0 and fit.details["reconstruction"] == 0.0
+    assert set(proxy.state.reconstruction().errors().values()) == {0.0}
+
+
+def test_proxy_grows_with_sparsity(proxy):
+    for name in ("magnitude", "wanda"):
+        values = [proxy.variant(sparsity=s).score(builtin(name)).value for s in (0.2, 0.4, 0.6, 0.8)]
+        assert all(0 < a < b for a, b in zip(values, values[1:])), (name, values)
+
+
+def test_layer_error_equals_the_output_error_on_captured_inputs(proxy):
+    st = proxy.state
+    layer = next(l for l in st.layers if l.name == LAYER)
+    captured = []
+    handle = layer.module.register_forward_hook(lambda m, args, out: captured.append(args[0].detach().clone()))
+    try:
+        with torch.inference_mode():
+            for row in range(st.calib.shape[0]):  # the calibration windows, one per pass, as the Gram pass runs them
+                st.model(input_ids=st.calib[row:row + 1], use_cache=False)
+    finally:
+        handle.remove()
+    x = torch.cat([c.reshape(-1, c.shape[-1]) for c in captured]).double()
+    dense = layer.weight.double().clone()
+    wanda = builtin("wanda")
+    with proxy.pruned(wanda):
+        pruned = layer.weight.double().clone()
+        errors = st.reconstruction().errors()
+    direct = float(((x @ (dense - pruned).t()) ** 2).sum() / ((x @ dense.t()) ** 2).sum())
+    assert 0 < direct < 1 and errors[LAYER] == pytest.approx(direct, rel=1e-4)
+    fit = proxy.score(wanda)
+    assert fit.value == pytest.approx(aggregate(errors), rel=1e-12) and fit.details["sparsity"] == 0.5
+    assert {"gram_s", "prune_s", "proxy_s", "reconstruction_geomean"} <= set(fit.details)
+    assert fit.details["reconstruction_by_role"].keys() == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                            "up_proj", "down_proj"}
+
+
+def test_layers_reading_one_input_share_one_gram_matrix(proxy):
+    grams = proxy.state.store.grams()
+    block = "model.layers.0"
+    assert grams[f"{block}.self_attn.q_proj"] is grams[f"{block}.self_attn.k_proj"] is grams[f"{block}.self_attn.v_proj"]
+    assert grams[f"{block}.mlp.gate_proj"] is grams[f"{block}.mlp.up_proj"]
+    assert grams[f"{block}.self_attn.o_proj"] is not grams[f"{block}.self_attn.q_proj"]
+    assert all(g.dtype == torch.float32 for g in grams.values())
+
+
+def test_dense_weights_are_restored_bit_for_bit_even_when_scoring_fails(proxy, monkeypatch):
+    for name in ("magnitude", "ria", "gblm"):
+        assert proxy.score(builtin(name)).ok and intact(proxy)
+    state = proxy.state.reconstruction()
+
+    def broken():
+        raise RuntimeError("no memory")
+
+    monkeypatch.setattr(state, "errors", broken)
+    fit = proxy.score(builtin("wanda"))  # pruned, then fails while measuring
+    assert not fit.ok and fit.value == float("inf") and fit.reason == "RuntimeError: no memory" and intact(proxy)
+
+
+def test_gram_matrices_are_cached_on_disk(task, proxy):
+    first = proxy.score(builtin("wanda")).value
+    again = LLMPruneTask(proxy.config)
+    assert again.score(builtin("wanda")).value == first
+    store = again.state.store
+    assert "XtX" in store.loaded and "XtX" not in store.computed
+    grams = store.grams()
+    assert grams["model.layers.1.self_attn.q_proj"] is grams["model.layers.1.self_attn.v_proj"]
+
+
+def test_settings_keys_and_budget_options(task, proxy):
+    assert "fitness" not in task.settings()  # the default leaves earlier settings keys as they were
+    assert proxy.settings() == {**task.settings(), "fitness": "reconstruction"}
+    assert task.proxy_options() == {"fitness": "reconstruction"}
+    with pytest.raises(ValueError, match="already 'reconstruction'"):
+        proxy.proxy_options()
+    with pytest.raises(ValueError, match="no reduced budget"):
+        proxy.budget_options(0.5)
+    with pytest.raises(ValueError, match="fitness must be one of"):
+        LLMTaskConfig(fitness="loss")
+
+
+def test_promoted_metric_reuses_the_proxy_rungs_masks(task, proxy):
+    ria = builtin("ria")
+    fresh = LLMPruneTask(task.config).score(ria)  # a task of its own: nothing screened
+    key = task.state.screened.key(ria, task.config)
+    assert proxy.score(ria).ok and task.state.screened.get(key) is not None  # the rung kept the masks
+    quarter = task.variant(eval_tokens=64).score(ria)
+    assert quarter.details["reused_windows"] == 0  # masks reused, no window evaluated before
+    promoted = task.score(ria)
+    assert promoted.value == fresh.value and promoted.details["reused_windows"] == 2 and intact(task)
+    standalone = LLMPruneTask(proxy.config)
+    standalone._state = task.state  # not a variant: keeps no masks
+    before = len(task.state.screened)
+    standalone.score(builtin("magnitude"))
+    assert len(task.state.screened) == before
+
+
+def test_offloaded_blocks_give_the_same_proxy(task, proxy):
+    offloaded = LLMPruneTask(proxy.config, offload="blocks", cache_dir=str(task.state.root / "offload"))
+    for name in ("magnitude", "wanda"):
+        assert offloaded.score(builtin(name)).value == pytest.approx(proxy.score(builtin(name)).value, rel=1e-5)
+    assert intact(offloaded)
