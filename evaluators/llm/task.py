@@ -14,6 +14,7 @@ from .operands import OPERANDS
 
 if TYPE_CHECKING:
     from primitives.metric import Metric
+    from primitives.recipe import Recipe
 
     from .prepared import Prepared
     from .screening import Screened
@@ -28,6 +29,7 @@ class LLMPruneTask(PreparedTask):
     config_class = LLMTaskConfig
     direction = "min"
     operands = OPERANDS
+    takes_recipes = True
 
     def __init__(self, config: LLMTaskConfig | None = None, **overrides: Any) -> None:
         """A task for `config` (default LLMTaskConfig()) with keyword overrides of its fields."""
@@ -116,6 +118,30 @@ class LLMPruneTask(PreparedTask):
         if screened is not None:  # scored on fewer windows before: same masks, same leading windows
             return self._run(lambda: screened.apply(self.state.layers), start, key, screened, metric=metric.text)
         return self._run(lambda: self._apply(fn, tuple(metric.operands)), start, key, metric=metric.text)
+
+    def score_recipe(self, recipe: Recipe) -> Fitness:
+        """Perplexity after a recipe (layer allocation, masks, post-mask step; one-shot, statistics of
+        the dense model); a bare recipe is scored as its metric."""
+        if recipe.is_bare:
+            return self.score(recipe.as_metric())
+        self.prepare()
+        return Fitness.guarded(self.direction, lambda start: self._score_recipe(recipe, start), recipe.text,
+                               metric=recipe.text)
+
+    def _score_recipe(self, recipe: Recipe, start: float) -> Fitness:
+        """The body of score_recipe: pruned by the recipe (operands and mode checked there), evaluated."""
+        from .recipe.recipe import apply_recipe, check_task
+
+        check_task(self, recipe)  # before _run, which would restore weights nothing changed
+        return self._run(lambda: apply_recipe(self, recipe), start, metric=recipe.text)
+
+    def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
+        """Prune the model in place with a recipe and keep it pruned (for saving); (pruned, total)."""
+        from .recipe.recipe import apply_recipe
+
+        if recipe.is_bare:
+            return self.apply(recipe.as_metric())
+        return apply_recipe(self, recipe)
 
     @contextlib.contextmanager
     def pruned(self, metric: Metric) -> Iterator[Any]:
