@@ -91,6 +91,11 @@ class Recipe:
                    None if alloc == "uniform" else Metric.from_canonical(alloc, operands=ALLOCATION_OPERANDS),
                    parts.get("unit", "block"), parts.get("post", "none"), name)
 
+    def with_steps(self, alloc: str | None = None, unit: str | None = None, post: str | None = None) -> Recipe:
+        """This recipe with other steps: ``alloc`` as recipe text gives it (uniform, owl or a formula)."""
+        return Recipe(self.score, self.alloc if alloc is None else _alloc(alloc), unit or self.unit,
+                      post or self.post, self.name)
+
     @property
     def is_bare(self) -> bool:
         """A formula alone: uniform allocation and no post step."""
@@ -145,6 +150,10 @@ class Recipe:
         if self.name is None or self.name == self.score.name:
             return self.score
         return Metric(self.score.tree, self.name)
+
+    def as_entry(self) -> Entry:
+        """What a task scores: a bare recipe's metric (``Task.score``), any other recipe itself."""
+        return self.as_metric() if self.is_bare else self
 
     def parts(self) -> dict[str, Any]:
         """Each part in canonical form: score (and its hash), allocation, unit, post step."""
