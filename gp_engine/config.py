@@ -13,6 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEDUP_MODES = ("auto", "hash", "rank")
+EVOLVE = ("score", "allocation")  # gp_engine.genome: what the trees are
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
 
@@ -53,6 +54,8 @@ class SearchConfig:
     gpus_per_worker: float = 0.0  # Ray actors: e.g. 1.0 to give each actor a GPU
     fidelity: tuple[float, ...] = ()  # reduced budgets (fractions of the task's, increasing) tried first
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
+    evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula
+    recipe: str = "wanda"  # evolve = "allocation": the recipe (reference) whose score, unit and post step stay
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
@@ -76,6 +79,7 @@ class SearchConfig:
             (bool(self.mutations) and set(self.mutations) <= set(MUTATIONS), "mutations",
              f"a non-empty list of {', '.join(MUTATIONS)}"),
             (self.workers >= 1, "workers", "1 or more"),
+            (self.evolve in EVOLVE, "evolve", f"one of {', '.join(EVOLVE)}"),
         )
         for ok, name, allowed in checks:
             if not ok:

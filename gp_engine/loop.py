@@ -23,6 +23,7 @@ from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
 from gp_engine.fidelity import selection_values
+from gp_engine.genome import make_genome
 from gp_engine.history import PROGRESS_FILES
 from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
@@ -65,7 +66,9 @@ class Search:
         self.settings = dict(self.task.settings())
         self.settings_key = settings_key(self.settings)
         self.dedup = resolve_dedup(config.dedup, self.settings)
-        self.mp = build_pset(self.task.operands, config.operators, config.pow_exponents, config.constants)
+        self.genome = make_genome(config, self.task, registry=self.registry)
+        self.mp = build_pset(self.genome.operands(self.task.operands), config.operators, config.pow_exponents,
+                             config.constants)
         self.variation = Variation(self.mp, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
                                    elite=config.elite, init_min_height=config.init_min_height,
                                    init_max_height=config.init_max_height, max_height=config.max_height,
@@ -119,6 +122,7 @@ class Search:
         return self.dir.open(self.config, {
             "name": self.name, "task": self.spec.to_dict(), "settings": self.settings,
             "settings_key": self.settings_key, "dedup": self.dedup, "pset": self.mp.describe(),
+            "genome": self.genome.describe(),
             "registry_url": self.registry.url, "versions": self.versions, "hardware": hardware()})
 
     def close(self) -> None:
@@ -176,17 +180,17 @@ class Search:
         np.random.seed(self.config.seed % 2**32)
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(self.config.seed)
-        seeds = builtin_seeds(self.mp) if self.config.seed_builtins else []
-        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry)
+        seeds = builtin_seeds(self.mp, self.genome) if self.config.seed_builtins else []
+        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry, self.genome)
         with self._rng_scope():
-            inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup)
+            inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup, self.genome)
         self._finish(0, inds, cands, on_generation)
 
     def _next_generation(self, on_generation: Callable | None) -> None:
         """Offspring by variation, canonicalised and scored."""
         with self._rng_scope():
             inds, cands = offspring(self.variation, self.population, self.mp, self.dedup, self.cache,
-                                    self.config.novelty_retries)
+                                    self.config.novelty_retries, self.genome)
         self._finish(self.generation + 1, inds, cands, on_generation)
 
     def _finish(self, generation: int, inds: list[Individual], cands: list[Candidate],
@@ -237,7 +241,7 @@ class Search:
         self.scorer.cache = self.cache
         self._rng = set_rng_states(data.get("rng", {}), set_python=False)
         self.population = restore_population(data.get("population"), self.mp, self.cache,
-                                             self.dedup, self.task.direction, self.levels)
+                                             self.dedup, self.task.direction, self.levels, self.genome)
         self.progress = Progress.from_json(data)
         log.info("resumed %s at generation %d", self.dir.path, self.generation)
 

@@ -11,8 +11,8 @@ from gp_engine.checkpoint import CheckpointError, encode_float
 from gp_engine.pset import MetricPset, PsetError, from_node
 from gp_engine.candidates import Counts
 from gp_engine.variation import Individual
+from gp_engine.genome import Genome
 from primitives.grammar import MetricSyntaxError, parse
-from primitives.metric import Metric
 
 WITHIN_LAYER = ("row", "layer")
 
@@ -67,7 +67,7 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
 
 
 def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: str,
-                       direction: str, levels: Mapping[str | None, int]) -> list[Individual]:
+                       direction: str, levels: Mapping[str | None, int], genome: Genome = Genome()) -> list[Individual]:
     """Individuals from checkpoint text (our grammar), with fitness from the cache; keys re-checked."""
     if not isinstance(items, list) or not items:
         raise CheckpointError("checkpoint has no population")
@@ -84,7 +84,7 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
         if key not in cache:
             raise CheckpointError(f"population entry {text!r} has no cached fitness")
         if not key.startswith("invalid:"):
-            ind.metric = Metric(tree)
+            ind.metric = genome.entry(tree)
             if key not in (ind.metric.hash, ind.metric.rank_hash if dedup == "rank" else None):  # rank: older checkpoints
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
         ind.key = key
