@@ -171,9 +171,14 @@ class Recipe:
 Entry = Union[Metric, Recipe]  # what a task scores and the registry stores: a metric or a recipe
 
 
+def is_recipe_text(text: str) -> bool:
+    """True for ``recipe(...)`` text, False for a bare formula."""
+    return _HEAD.match(text) is not None
+
+
 def entry_from_canonical(text: str) -> Entry:
     """The metric or recipe of canonical text this program made (the search sends it to workers)."""
-    return Recipe.from_canonical(text) if _HEAD.match(text) else Metric.from_canonical(text)
+    return Recipe.from_canonical(text) if is_recipe_text(text) else Metric.from_canonical(text)
 
 
 def as_recipe(entry: Entry) -> Recipe:

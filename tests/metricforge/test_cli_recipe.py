@@ -45,3 +45,29 @@ def test_prune_saves_a_recipes_updated_weights(cli, tiny_llm_options, tmp_path):
 def test_prune_with_a_method_on_a_recipe_is_a_clear_error(cli, tiny_llm_options, tmp_path):
     done = cli("prune", "owl_wanda", "--method", "dsnot", "--out", str(tmp_path / "x"), *_options(tiny_llm_options))
     assert done.code != 0 and "is a recipe already" in done.err and "Traceback" not in done.err
+
+
+def test_registry_add_show_list_export_and_import_a_recipe(cli, tmp_path):
+    from primitives.recipe import Recipe
+
+    text = "recipe(score=wanda, alloc=mul(outl, sub(1, depth)), unit=layer, post=ls)"
+    recipe = Recipe.parse(text)
+    added = cli("registry", "add", text, "--name", "owl_depth_ls")
+    assert added.code == 0, added.err
+    assert added.out.startswith(recipe.hash)
+    shown = cli("registry", "show", "owl_depth_ls")
+    assert "allocation  mul(outl, sub(1, depth))" in shown.out and "post        ls" in shown.out
+    assert "unit        layer" in shown.out and "score_hash" in shown.out
+    listed = cli("registry", "list")
+    assert "alloc mul(outl, sub(1, depth)) per layer, post ls" in " ".join(listed.out.split())
+    python = cli("registry", "export", "owl_depth_ls", "--format", "python")
+    assert "def metric(W: torch.Tensor, X: torch.Tensor)" in python.out
+    assert "def allocation(depth: torch.Tensor, outl: torch.Tensor)" in python.out and "post: ls" in python.out
+    exported = cli("registry", "export", "owl_depth_ls", "--format", "json", "--out", str(tmp_path / "r.json"))
+    assert exported.code == 0, exported.err
+    other = tmp_path / "other.db"
+    done = cli("registry", "import", str(tmp_path / "r.json"), "--registry", str(other), registry=False)
+    assert done.code == 0, done.err
+    assert done.out.startswith(recipe.hash)
+    bad = cli("registry", "add", "recipe(score=wanda, alloc=W)")
+    assert bad.code != 0 and "recipe alloc: unknown operand 'W'" in bad.err and "Traceback" not in bad.err
