@@ -59,3 +59,13 @@ def test_allocation_searches_need_a_recipe_task_and_matching_seeds(tmp_path, tin
     with Search(cfg, tmp_path / "c", registry=str(tmp_path / "c.db")) as search:
         with pytest.raises(ValueError, match="differs from the search's recipe"):
             search.run()
+
+
+def test_a_worker_scores_a_recipe_from_its_canonical_text(tiny_llm_options):
+    from evaluators.llm.task import LLMPruneTask
+    from gp_engine.maps.base import score_metric, score_text
+
+    task = LLMPruneTask(**tiny_llm_options, sparsity=0.6)
+    recipe = Recipe.parse("recipe(score=wanda, alloc=sub(1, depth), unit=layer, post=ls)")
+    by_text = score_text(task, recipe.canonical)  # what a pool or Ray worker receives
+    assert by_text.ok and by_text.value == task.score_recipe(recipe).value == score_metric(task, recipe).value
