@@ -77,11 +77,11 @@ class Counts:
 
 
 def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Entry] = (), operator: str = "init",
-              genome: Genome = Genome()) -> Candidate:
-    """Canonicalise a tree into a Candidate (its genome's metric or recipe); failures become invalid
-    candidates, never errors."""
+              genome: Genome = Genome(), post: str | None = None) -> Candidate:
+    """Canonicalise a tree (and an allocation search's post step) into a Candidate, its genome's metric
+    or recipe; failures become invalid candidates, never errors."""
     try:
-        metric = genome.entry(tree)
+        metric = genome.entry(tree, post)
         class_key = metric.rank_hash if dedup == "rank" else metric.hash
         return Candidate(text, metric, metric.hash, tuple(parents), operator, class_key=class_key)
     except Exception as exc:

@@ -14,6 +14,7 @@ else:  # pragma: no cover
 
 DEDUP_MODES = ("auto", "hash", "rank")
 EVOLVE = ("score", "allocation")  # gp_engine.genome: what the trees are
+POST_STEPS = ("none", "dsnot", "ls", "obs")  # primitives.recipe.POST_STEPS
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
 
@@ -56,10 +57,11 @@ class SearchConfig:
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
     evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula
     recipe: str = "wanda"  # evolve = "allocation": the recipe (reference) whose score, unit and post step stay
+    posts: tuple[str, ...] = ()  # evolve = "allocation": post steps each individual may carry (a "post" mutation)
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
-        for name in ("mutations", "pow_exponents", "constants", "seed_metrics", "fidelity"):
+        for name in ("mutations", "pow_exponents", "constants", "seed_metrics", "fidelity", "posts"):
             setattr(self, name, tuple(getattr(self, name)))
         if self.operators is not None:
             self.operators = tuple(self.operators)
@@ -80,6 +82,8 @@ class SearchConfig:
              f"a non-empty list of {', '.join(MUTATIONS)}"),
             (self.workers >= 1, "workers", "1 or more"),
             (self.evolve in EVOLVE, "evolve", f"one of {', '.join(EVOLVE)}"),
+            (set(self.posts) <= set(POST_STEPS) and (not self.posts or self.evolve == "allocation"), "posts",
+             f"a list of {', '.join(POST_STEPS)}, with evolve = 'allocation'"),
         )
         for ok, name, allowed in checks:
             if not ok:

@@ -31,6 +31,7 @@ class Genome:
 
     evolve: str = "score"
     recipe: Recipe | None = None
+    posts: tuple[str, ...] = ()  # post steps an individual may carry (empty: the recipe's)
 
     def __post_init__(self) -> None:
         """An allocation search needs the recipe whose score, unit and post step it keeps."""
@@ -38,29 +39,33 @@ class Genome:
             raise ValueError(f"evolve must be one of {', '.join(EVOLVE)}, got {self.evolve!r}")
         if self.evolve == "allocation" and self.recipe is None:
             raise ValueError("evolve = 'allocation' needs the recipe whose score and post step it keeps")
+        if self.posts and (self.recipe is None or self.recipe.post not in self.posts):
+            raise ValueError(f"posts {list(self.posts)} must include the recipe's post step "
+                             f"({self.recipe.post if self.recipe else 'no recipe'})")
 
     def operands(self, task_operands: Iterable[str]) -> tuple[str, ...]:
         """The terminals of the primitive set: the task's operands, or the allocation statistics."""
         return tuple(task_operands) if self.evolve == "score" else ALLOCATION_OPERANDS
 
-    def entry(self, tree: Node) -> Entry:
-        """The metric of a tree, or the fixed recipe with the tree as its allocation formula."""
+    def entry(self, tree: Node, post: str | None = None) -> Entry:
+        """The metric of a tree, or the recipe with the tree as its allocation formula and ``post`` as its
+        post step (None: the recipe's)."""
         if self.recipe is None:
             return Metric(tree)
-        return Recipe(self.recipe.score, Metric(tree), self.recipe.unit, self.recipe.post)
+        return Recipe(self.recipe.score, Metric(tree), self.recipe.unit, post or self.recipe.post)
 
-    def tree(self, seed: Recipe) -> Node:
-        """The tree of a seed: a bare recipe's formula, or a recipe's allocation formula (its score,
-        unit and post step must be the search's)."""
+    def tree(self, seed: Recipe) -> tuple[Node, str | None]:
+        """The tree and post step of a seed: a bare recipe's formula, or a recipe's allocation formula
+        (its score and unit must be the search's, its post step the recipe's or one of ``posts``)."""
         if self.recipe is None:
-            return seed.as_metric().tree
+            return seed.as_metric().tree, None
         if seed.alloc is None:
             raise ValueError(f"{seed.name or seed.text} has no allocation formula to seed an allocation search")
         mine = self.recipe
-        if (seed.score.hash, seed.unit, seed.post) != (mine.score.hash, mine.unit, mine.post):
+        if (seed.score.hash, seed.unit) != (mine.score.hash, mine.unit) or seed.post not in (mine.post, *self.posts):
             raise ValueError(f"{seed.name or seed.text} differs from the search's recipe {mine.text} in its score, "
                              "unit or post step (only its allocation would be used)")
-        return seed.alloc.tree
+        return seed.alloc.tree, seed.post
 
     def builtin_seeds(self) -> list[tuple[str, Node]]:
         """(name, tree) of the built-ins this genome evolves: the metrics, or the named allocations."""
@@ -73,7 +78,7 @@ class Genome:
         if self.recipe is None:
             return {"evolve": self.evolve}
         return {"evolve": self.evolve, "recipe": self.recipe.canonical, "score": self.recipe.score.canonical,
-                "unit": self.recipe.unit, "post": self.recipe.post}
+                "unit": self.recipe.unit, "post": self.recipe.post, "posts": list(self.posts)}
 
 
 def make_genome(config: SearchConfig, task: Task, registry: MetricSource | None = None) -> Genome:
@@ -86,4 +91,4 @@ def make_genome(config: SearchConfig, task: Task, registry: MetricSource | None 
         recipe = resolve_recipe(config.recipe, registry)
     except ValueError as exc:
         raise ValueError(f"search setting recipe = {config.recipe!r}: {exc}") from None
-    return Genome(config.evolve, recipe)
+    return Genome(config.evolve, recipe, tuple(config.posts))

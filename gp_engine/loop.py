@@ -72,7 +72,8 @@ class Search:
         self.variation = Variation(self.mp, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
                                    elite=config.elite, init_min_height=config.init_min_height,
                                    init_max_height=config.init_max_height, max_height=config.max_height,
-                                   max_size=config.max_size, mutations=config.mutations, direction=self.task.direction)
+                                   max_size=config.max_size, mutations=config.mutations, direction=self.task.direction,
+                                   posts=self.genome.posts)
         self.cache = FitnessCache()
         self.population: list[Individual] = []
         self.progress = Progress()
@@ -230,7 +231,8 @@ class Search:
         self.dir.write_checkpoint({
             "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
             **self.progress.to_json(),
-            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key} for ind in self.population],
+            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key,
+                            **({"post": ind.post} if ind.post is not None else {})} for ind in self.population],
             "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
 
     def _restore(self, data: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ def to_candidate(child: Any, population: list[Individual], mp: MetricPset, dedup
         m = child.ind.metric
         class_key = m.rank_hash if m is not None and dedup == "rank" else child.ind.key
         return Candidate(to_text(node), m, child.ind.key, parents, child.label, class_key=class_key)
-    return candidate(to_text(node), node, dedup, parents, child.label, genome)
+    return candidate(to_text(node), node, dedup, parents, child.label, genome, child.ind.post)
 
 
 def offspring(variation: Variation, population: list[Individual], mp: MetricPset, dedup: str,

@@ -77,14 +77,16 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
     for item in items:
         try:
             text, key = str(item["text"]), str(item["key"])
+            post = None if item.get("post") is None else str(item["post"])
             tree = parse(text, mp.operands)
             ind = Individual(from_node(tree, mp), direction)
+            ind.post = post
         except (KeyError, TypeError, MetricSyntaxError, PsetError) as exc:
             raise CheckpointError(f"bad population entry in checkpoint: {exc}") from None
         if key not in cache:
             raise CheckpointError(f"population entry {text!r} has no cached fitness")
         if not key.startswith("invalid:"):
-            ind.metric = genome.entry(tree)
+            ind.metric = genome.entry(tree, post)
             if key not in (ind.metric.hash, ind.metric.rank_hash if dedup == "rank" else None):  # rank: older checkpoints
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
         ind.key = key

@@ -69,3 +69,27 @@ def test_a_worker_scores_a_recipe_from_its_canonical_text(tiny_llm_options):
     recipe = Recipe.parse("recipe(score=wanda, alloc=sub(1, depth), unit=layer, post=ls)")
     by_text = score_text(task, recipe.canonical)  # what a pool or Ray worker receives
     assert by_text.ok and by_text.value == task.score_recipe(recipe).value == score_metric(task, recipe).value
+
+
+def test_the_post_step_evolves_as_a_gene_and_survives_a_resume(tmp_path, tiny_llm_options):
+    from registry import Registry
+
+    db = str(tmp_path / "r.db")
+    cfg = _config(tiny_llm_options, recipe="wanda", posts=("none", "ls"), mutpb=1.0, cxpb=0.2, generations=1,
+                  seed_metrics=("recipe(score=wanda, alloc=depth, post=ls)",))
+    with Search(cfg, tmp_path / "run", registry=db) as search:
+        result = search.run()
+        posts = [ind.post for ind in search.population]
+    with Registry.open(db) as reg:
+        rows = reg.evaluations(run_id=result.run_id)
+        scored = {Recipe.parse(reg.get_metric(r.metric_hash).text).post for r in rows}
+        operators = {edge.operator for edge in reg.history(result.run_id).lineage}
+    assert scored == {"none", "ls"}
+    assert any("mut_post" in op for op in operators)
+    with Search.resume(tmp_path / "run", registry=db, generations=2) as again:
+        again.run()
+        assert all(isinstance(ind.metric, Recipe) and ind.metric.post == (ind.post or "none")
+                   for ind in again.population)
+    assert set(posts) <= {"none", "ls"}
+    with pytest.raises(ValueError, match="posts"):
+        SearchConfig(posts=("ls",))  # evolve = "score" has no post step
