@@ -57,6 +57,7 @@ class SearchConfig:
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
     evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula
     recipe: str = "wanda"  # evolve = "allocation": the recipe (reference) whose score, unit and post step stay
+    # (with an allocation formula, e.g. alloc=owl, unit=layer: that formula is a seed too)
     posts: tuple[str, ...] = ()  # evolve = "allocation": post steps each individual may carry (a "post" mutation)
 
     def __post_init__(self) -> None:

@@ -68,10 +68,12 @@ class Genome:
         return seed.alloc.tree, seed.post
 
     def builtin_seeds(self) -> list[tuple[str, Node]]:
-        """(name, tree) of the built-ins this genome evolves: the metrics, or the named allocations."""
+        """(name, tree) of the built-ins this genome evolves: the metrics, or the recipe setting's own
+        allocation (when it has one) and the named allocations."""
         if self.recipe is None:
             return [(name, builtin(name).tree) for name in BUILTINS]
-        return [(name, parse(text, ALLOCATION_OPERANDS)) for name, text in ALLOCATIONS.items()]
+        own = [("recipe", self.recipe.alloc.tree)] if self.recipe.alloc is not None else []
+        return own + [(name, parse(text, ALLOCATION_OPERANDS)) for name, text in ALLOCATIONS.items()]
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (recorded in the run config)."""

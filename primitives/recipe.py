@@ -5,7 +5,8 @@ Text form, read by our own splitter and the formula grammar (never ``eval`` or s
     recipe(score=<formula | built-in>, alloc=<uniform | owl | formula>, unit=<block | layer>,
            post=<none | dsnot | ls | obs>)
 
-Only ``score`` is required; keys may come in any order, each once. ``alloc`` is a formula over the
+Only ``score`` is required; keys may come in any order, each once, and ``unit`` (default block) only
+with an allocation formula. ``alloc`` is a formula over the
 allocation statistics (``language.ALLOCATION_OPERANDS``), evaluated once per unit (a decoder block or
 a layer); higher values keep more weights. ``owl`` is the formula ``outl``. A bare formula is the
 recipe with uniform allocation and no post step and keeps the metric's text, canonical form and
@@ -76,6 +77,8 @@ class Recipe:
         if _HEAD.match(text) is None:
             return cls.of(Metric.parse(text, operands, name=name))
         parts = _split(text)
+        if "unit" in parts and parts.get("alloc", "uniform") == "uniform":
+            raise RecipeSyntaxError("recipe: unit applies to an allocation formula (alloc=...), not to uniform")
         score_ops = tuple(operands) if operands is not None else SCORE_OPERANDS
         return cls(_score(parts["score"], score_ops), _alloc(parts.get("alloc", "uniform")),
                    parts.get("unit", "block"), parts.get("post", "none"), name)

@@ -71,6 +71,7 @@ def test_canonical_text_reads_back_as_the_same_recipe():
     ("recipe(score=W, post=)", "post has no value"),
     ("recipe(score=W, alloc=sub(depth, depth))", "reads no statistic"),
     ("recipe(score=W, alloc=nope(depth))", "unknown operator 'nope'"),
+    ("recipe(score=W, unit=layer)", "unit applies to an allocation formula"),
 ])
 def test_bad_recipe_text_is_one_clear_error_line(text: str, message: str):
     with pytest.raises(RecipeSyntaxError, match=message) as info:
