@@ -122,18 +122,14 @@ class LLMPruneTask(PreparedTask):
     def score_recipe(self, recipe: Recipe) -> Fitness:
         """Perplexity after a recipe (layer allocation, masks, post-mask step; one-shot, statistics of
         the dense model); a bare recipe is scored as its metric."""
+        from .recipe.recipe import apply_recipe  # checks operands, mode and group first
+
         if recipe.is_bare:
             return self.score(recipe.as_metric())
         self.prepare()
-        return Fitness.guarded(self.direction, lambda start: self._score_recipe(recipe, start), recipe.text,
-                               metric=recipe.text)
-
-    def _score_recipe(self, recipe: Recipe, start: float) -> Fitness:
-        """The body of score_recipe: pruned by the recipe (operands and mode checked there), evaluated."""
-        from .recipe.recipe import apply_recipe, check_task
-
-        check_task(self, recipe)  # before _run, which would restore weights nothing changed
-        return self._run(lambda: apply_recipe(self, recipe), start, metric=recipe.text)
+        return Fitness.guarded(self.direction, lambda start: self._run(lambda: apply_recipe(self, recipe), start,
+                                                                       metric=recipe.text),
+                               recipe.text, metric=recipe.text)
 
     def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
         """Prune the model in place with a recipe and keep it pruned (for saving); (pruned, total)."""
