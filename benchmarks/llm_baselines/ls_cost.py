@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-CASES = (("mlp.up_proj", "row", 0.5), ("mlp.down_proj", "row", 0.5), ("mlp.down_proj", "row", 0.7),
+CASES = (("mlp.up_proj", "row", 0.5), ("mlp.down_proj", "row", 0.3), ("mlp.down_proj", "row", 0.5), ("mlp.down_proj", "row", 0.7),
          ("mlp.down_proj", "2:4", 0.5))
 
 
@@ -84,7 +84,7 @@ def main() -> None:
            "load_1min_at_end": round(load, 2)}
     (HERE / "ls_cost.json").write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
     lines = ["# Cost of the ls post-mask step against SparseGPT's OBS update (one SmolLM2-135M layer)", "",
-             f"CPU, {env['threads']} torch threads, torch {env['torch']}, best of {args.repeats} (wall s, and "
+             f"CPU, {env['threads']} torch thread(s), torch {env['torch']}, best of {args.repeats} (wall s, and "
              f"CPU s of the process); load average {env['load_1min_at_end']} at the end (a shared machine). H from "
              "4 x 256 calibration tokens, Wanda's mask. Output error: ||(W - W') X||_F / ||W X||_F.", "",
              "| layer | shape | group | sparsity | ls wall | obs wall | ls CPU | obs CPU | error: mask only | ls | obs |",
