@@ -6,7 +6,7 @@ import math
 import sqlite3
 from pathlib import Path
 
-from conftest import schema_at
+from registry_schema import schema_at
 from registry import Registry
 
 SETTINGS = {"task": "llm-prune", "model": "tiny", "sparsity": 0.5, "granularity": "row"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import schema_at
+from registry_schema import schema_at
 from primitives.builtins import builtin
 from primitives.recipe import Recipe, builtin_recipe
 from registry import Registry

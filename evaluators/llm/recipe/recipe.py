@@ -5,7 +5,7 @@ operands, the post-mask steps' input moments from each dense block's inputs.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evaluators.base import ScoreError
@@ -33,10 +33,6 @@ class StepOptions:
     dsnot_cycles: int = dsnot.MAX_CYCLES
     dsnot_threshold: float = dsnot.THRESHOLD
     dsnot_skip: tuple[str, ...] = dsnot.SKIP
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every field (recorded with figures)."""
-        return asdict(self)
 
 
 def task_operands(recipe: Recipe) -> tuple[str, ...]:
