@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from evaluators.heldout import HeldOut, HeldOutPlan
     from primitives.metric import Metric
+    from primitives.recipe import Entry, Recipe
 
 DIRECTIONS = ("min", "max")
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Task(ABC):
     direction: str
     operands: tuple[str, ...]
     config_class: ClassVar[type | None] = None  # the dataclass of the options, when the task has one
+    takes_recipes: ClassVar[bool] = False  # True when score_recipe applies allocations and post-mask steps
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "Task":
@@ -105,6 +107,14 @@ class Task(ABC):
     def score(self, metric: Metric) -> Fitness:
         """Prune with the metric, evaluate, restore; failures give Fitness(ok=False, worst value)."""
 
+    def score_recipe(self, recipe: Recipe) -> Fitness:
+        """Score a recipe: a bare one (a formula alone) is its metric. A task that applies layer
+        allocations and post-mask steps overrides this; any other fails such recipes with one reason."""
+        if recipe.is_bare:
+            return self.score(recipe.as_metric())
+        return Fitness.failed(self.direction, f"task {self.name} scores metrics, not recipes with a layer "
+                              "allocation or post-mask step (llm-prune does)")
+
     def budget_options(self, fraction: float) -> dict[str, Any]:
         """Task options that evaluate on about ``fraction`` of this task's evaluation data.
 
@@ -124,6 +134,13 @@ class Task(ABC):
         multi-fidelity search, below every fraction); a task without one says so."""
         raise ValueError(f"task {self.name!r} has no proxy fitness: the fidelity rung 'proxy' needs a task "
                          "that implements proxy_options (llm-prune: the reconstruction error)")
+
+
+def score_entry(task: Task, entry: Entry) -> Fitness:
+    """A metric or a recipe scored on a task: metrics by ``score``, recipes by ``score_recipe``."""
+    from primitives.metric import Metric
+
+    return task.score(entry) if isinstance(entry, Metric) else task.score_recipe(entry)
 
 
 class PreparedTask(Task):

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
-from primitives.metric import Metric, text_hash
+from gp_engine.genome import Genome
+from primitives.metric import text_hash
+from primitives.recipe import Entry
 
 
 class Result(NamedTuple):
@@ -27,12 +29,12 @@ class Result(NamedTuple):
 
 @dataclass
 class Candidate:
-    """One offspring to score: its metric (None if it could not be canonicalised) and origin."""
+    """One offspring to score: its metric or recipe (None if it could not be canonicalised) and origin."""
 
     text: str
-    metric: Metric | None
+    metric: Entry | None
     key: str
-    parents: tuple[Metric, ...] = ()
+    parents: tuple[Entry, ...] = ()
     operator: str = "init"
     error: str | None = None
     class_key: str = ""  # the ranking class (rank dedup) or the hash: what offspring steer away from
@@ -74,10 +76,12 @@ class Counts:
             total["eval_s"] = round(total["eval_s"] + tally["eval_s"], 3)
 
 
-def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Metric] = (), operator: str = "init") -> Candidate:
-    """Canonicalise a tree into a Candidate; failures become invalid candidates, never errors."""
+def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Entry] = (), operator: str = "init",
+              genome: Genome = Genome(), post: str | None = None) -> Candidate:
+    """Canonicalise a tree (and an allocation search's post step) into a Candidate, its genome's metric
+    or recipe; failures become invalid candidates, never errors."""
     try:
-        metric = Metric(tree)
+        metric = genome.entry(tree, post)
         class_key = metric.rank_hash if dedup == "rank" else metric.hash
         return Candidate(text, metric, metric.hash, tuple(parents), operator, class_key=class_key)
     except Exception as exc:

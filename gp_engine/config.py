@@ -16,6 +16,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEDUP_MODES = ("auto", "hash", "rank")
+EVOLVE = ("score", "allocation")  # gp_engine.genome: what the trees are
+POST_STEPS = ("none", "dsnot", "ls", "obs")  # primitives.recipe.POST_STEPS
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
 PROXY = "proxy"  # the fidelity rung scored with the task's cheap proxy (``Task.proxy_options``)
@@ -58,10 +60,14 @@ class SearchConfig:
     fidelity: tuple[float | str, ...] = ()  # rungs tried first: "proxy", then increasing fractions of the budget
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
     validate: dict[str, Any] = field(default_factory=dict)  # [validate] table: held-out re-scoring after the search
+    evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula
+    recipe: str = "wanda"  # evolve = "allocation": the recipe (reference) whose score, unit and post step stay
+    # (with an allocation formula, e.g. alloc=owl, unit=layer: that formula is a seed too)
+    posts: tuple[str, ...] = ()  # evolve = "allocation": post steps each individual may carry (a "post" mutation)
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
-        for name in ("mutations", "pow_exponents", "constants", "seed_metrics"):
+        for name in ("mutations", "pow_exponents", "constants", "seed_metrics", "posts"):
             setattr(self, name, tuple(getattr(self, name)))
         if self.operators is not None:
             self.operators = tuple(self.operators)
@@ -81,6 +87,9 @@ class SearchConfig:
             (bool(self.mutations) and set(self.mutations) <= set(MUTATIONS), "mutations",
              f"a non-empty list of {', '.join(MUTATIONS)}"),
             (self.workers >= 1, "workers", "1 or more"),
+            (self.evolve in EVOLVE, "evolve", f"one of {', '.join(EVOLVE)}"),
+            (set(self.posts) <= set(POST_STEPS) and (not self.posts or self.evolve == "allocation"), "posts",
+             f"a list of {', '.join(POST_STEPS)}, with evolve = 'allocation'"),
         )
         for ok, name, allowed in checks:
             if not ok:

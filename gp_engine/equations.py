@@ -28,13 +28,13 @@ def equations_frame(front: Sequence[CacheEntry], classes: Mapping[str, Sequence[
     first; ``rank_of``: rank hash by metric hash (a metric missing there is canonicalised again)."""
     import pandas as pd
 
-    from primitives.metric import Metric
+    from primitives.recipe import Recipe
 
     sign = -1.0 if direction == "min" else 1.0
     rows: list[dict[str, Any]] = []
     previous: CacheEntry | None = None
     for e in front:
-        rank_hash = rank_of.get(e.hash) or Metric.parse(e.canonical).rank_hash
+        rank_hash = rank_of.get(e.hash) or Recipe.parse(e.canonical).rank_hash
         formulas = list(classes.get(rank_hash, ()))
         if e.canonical in formulas:
             formulas.remove(e.canonical)

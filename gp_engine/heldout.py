@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from evaluators.base import Task
     from evaluators.heldout import HeldOutPlan
-    from primitives.metric import Metric
+    from primitives.recipe import Entry
     from registry.protocol import EvaluationStore
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,12 @@ def _stderr(values: Sequence[float]) -> float:
     return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
 
 
-def validate(task: Task, metrics: Sequence[Metric], plan: HeldOutPlan, store: EvaluationStore | None,
-             baseline: Metric, run_id: str | None = None,
+def validate(task: Task, metrics: Sequence[Entry], plan: HeldOutPlan, store: EvaluationStore | None,
+             baseline: Entry, run_id: str | None = None,
              on_score: Callable[[HeldOutScore, int, int], None] | None = None) -> Validation:
-    """Score every metric and the baseline under every held-out setting and seed of ``task``; scores
-    already recorded under a setting's key are reused, new ones are recorded (``store`` may be None)."""
+    """Score every metric or recipe and the baseline under every held-out setting and seed of ``task``;
+    scores already recorded under a setting's key are reused, new ones are recorded (``store`` may be None)."""
+    from evaluators.base import score_entry
     from registry import settings_key
 
     chosen = list({m.hash: m for m in [baseline, *metrics]}.values())
@@ -160,7 +161,7 @@ def validate(task: Task, metrics: Sequence[Metric], plan: HeldOutPlan, store: Ev
             if row is not None:
                 score = HeldOutScore(metric.hash, setting.label, setting.seed, row.score, row.ok, row.reason, key, True)
             else:
-                fit = held_task.score(metric)
+                fit = score_entry(held_task, metric)
                 if store is not None:
                     store.record_evaluation(metric, settings, fit.value if fit.ok else None, fit.ok, fit.reason,
                                             fit.wall_s, settings.get("device"), run_id=run_id,

@@ -23,6 +23,7 @@ from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
 from gp_engine.config import SearchConfig
 from gp_engine.env import hardware, library_versions
 from gp_engine.fidelity import selection_values
+from gp_engine.genome import make_genome
 from gp_engine.history import PROGRESS_FILES
 from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
@@ -66,11 +67,14 @@ class Search:
         self.settings = dict(self.task.settings())
         self.settings_key = settings_key(self.settings)
         self.dedup = resolve_dedup(config.dedup, self.settings)
-        self.mp = build_pset(self.task.operands, config.operators, config.pow_exponents, config.constants)
+        self.genome = make_genome(config, self.task, registry=self.registry)
+        self.mp = build_pset(self.genome.operands(self.task.operands), config.operators, config.pow_exponents,
+                             config.constants)
         self.variation = Variation(self.mp, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
                                    elite=config.elite, init_min_height=config.init_min_height,
                                    init_max_height=config.init_max_height, max_height=config.max_height,
-                                   max_size=config.max_size, mutations=config.mutations, direction=self.task.direction)
+                                   max_size=config.max_size, mutations=config.mutations, direction=self.task.direction,
+                                   posts=self.genome.posts)
         self.cache = FitnessCache()
         self.population: list[Individual] = []
         self.progress = Progress()
@@ -120,6 +124,7 @@ class Search:
         return self.dir.open(self.config, {
             "name": self.name, "task": self.spec.to_dict(), "settings": self.settings,
             "settings_key": self.settings_key, "dedup": self.dedup, "pset": self.mp.describe(),
+            "genome": self.genome.describe(),
             "registry_url": self.registry.url, "versions": self.versions, "hardware": hardware()})
 
     def close(self) -> None:
@@ -180,12 +185,11 @@ class Search:
         """Re-score the best ``settings.top`` of the hall of fame and the baseline under held-out
         settings (``gp_engine.heldout``); scores already in the registry are reused."""
         from evaluators.progress import stage
-        from primitives.metric import Metric
-        from primitives.reference import resolve_metric
+        from primitives.reference import resolve_recipe
 
-        baseline = resolve_metric(settings.baseline, self.registry)
-        metrics = [Metric.from_canonical(e.canonical) for e in result.hall_of_fame[: settings.top]]
-        metrics += [resolve_metric(ref, self.registry) for ref in settings.baselines]
+        baseline = resolve_recipe(settings.baseline, self.registry).as_entry()
+        metrics = [resolve_recipe(e.canonical).as_entry() for e in result.hall_of_fame[: settings.top]]
+        metrics += [resolve_recipe(ref, self.registry).as_entry() for ref in settings.baselines]
         held = len(self.task.held_out(settings.plan()))
         with stage("held-out validation", held * (len(metrics) + 1)) as bar:
             return validate(self.task, metrics, settings.plan(), self.registry, baseline, run_id=self.run_id,
@@ -197,17 +201,17 @@ class Search:
         np.random.seed(self.config.seed % 2**32)
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(self.config.seed)
-        seeds = builtin_seeds(self.mp) if self.config.seed_builtins else []
-        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry)
+        seeds = builtin_seeds(self.mp, self.genome) if self.config.seed_builtins else []
+        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry, self.genome)
         with self._rng_scope():
-            inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup)
+            inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup, self.genome)
         self._finish(0, inds, cands, on_generation)
 
     def _next_generation(self, on_generation: Callable | None) -> None:
         """Offspring by variation, canonicalised and scored."""
         with self._rng_scope():
             inds, cands = offspring(self.variation, self.population, self.mp, self.dedup, self.cache,
-                                    self.config.novelty_retries)
+                                    self.config.novelty_retries, self.genome)
         self._finish(self.generation + 1, inds, cands, on_generation)
 
     def _finish(self, generation: int, inds: list[Individual], cands: list[Candidate],
@@ -247,7 +251,8 @@ class Search:
         self.dir.write_checkpoint({
             "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
             **self.progress.to_json(),
-            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key} for ind in self.population],
+            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key,
+                            **({"post": ind.post} if ind.post is not None else {})} for ind in self.population],
             "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
 
     def _restore(self, data: dict[str, Any]) -> None:
@@ -258,7 +263,7 @@ class Search:
         self.scorer.cache = self.cache
         self._rng = set_rng_states(data.get("rng", {}), set_python=False)
         self.population = restore_population(data.get("population"), self.mp, self.cache,
-                                             self.dedup, self.task.direction, self.levels)
+                                             self.dedup, self.task.direction, self.levels, self.genome)
         self.progress = Progress.from_json(data)
         log.info("resumed %s at generation %d", self.dir.path, self.generation)
 

@@ -11,8 +11,8 @@ from gp_engine.checkpoint import CheckpointError, encode_float
 from gp_engine.pset import MetricPset, PsetError, from_node
 from gp_engine.candidates import Counts
 from gp_engine.variation import Individual
+from gp_engine.genome import Genome
 from primitives.grammar import MetricSyntaxError, parse
-from primitives.metric import Metric
 
 WITHIN_LAYER = ("row", "layer")
 
@@ -68,7 +68,7 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
 
 
 def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: str,
-                       direction: str, levels: Mapping[str | None, int]) -> list[Individual]:
+                       direction: str, levels: Mapping[str | None, int], genome: Genome = Genome()) -> list[Individual]:
     """Individuals from checkpoint text (our grammar), with fitness from the cache; keys re-checked."""
     if not isinstance(items, list) or not items:
         raise CheckpointError("checkpoint has no population")
@@ -78,14 +78,16 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
     for item in items:
         try:
             text, key = str(item["text"]), str(item["key"])
+            post = None if item.get("post") is None else str(item["post"])
             tree = parse(text, mp.operands)
             ind = Individual(from_node(tree, mp), direction)
+            ind.post = post
         except (KeyError, TypeError, MetricSyntaxError, PsetError) as exc:
             raise CheckpointError(f"bad population entry in checkpoint: {exc}") from None
         if key not in cache:
             raise CheckpointError(f"population entry {text!r} has no cached fitness")
         if not key.startswith("invalid:"):
-            ind.metric = Metric(tree)
+            ind.metric = genome.entry(tree, post)
             if key not in (ind.metric.hash, ind.metric.rank_hash if dedup == "rank" else None):  # rank: older checkpoints
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
         ind.key = key

@@ -47,14 +47,15 @@ class Individual(gp.PrimitiveTree):
         super().__init__(content)
         self.fitness = Fitness(direction)
         self.key: str | None = None
-        self.metric: Any = None  # its primitives.metric.Metric once canonicalised
+        self.metric: Any = None  # its Metric (or Recipe, gp_engine.genome) once canonicalised
+        self.post: str | None = None  # an allocation search's post-step gene (None: the recipe's)
 
     def clone(self) -> "Individual":
-        """A copy sharing primitives, with a copied fitness and key."""
+        """A copy sharing primitives, with a copied fitness, key and post step."""
         other = Individual(list(self), self.fitness.direction)
         if self.fitness.valid:
             other.fitness.values = self.fitness.values
-        other.key, other.metric = self.key, self.metric
+        other.key, other.metric, other.post = self.key, self.metric, self.post
         return other
 
 
@@ -78,7 +79,9 @@ class Variation:
 
     def __init__(self, mp: MetricPset, *, cxpb: float, mutpb: float, tournament: int, elite: int,
                  init_min_height: int, init_max_height: int, max_height: int, max_size: int,
-                 mutations: Sequence[str], direction: str) -> None:
+                 mutations: Sequence[str], direction: str, posts: Sequence[str] = ()) -> None:
+        """``posts``: post steps an individual may carry; with two or more, a "post" mutation picks
+        another (a child keeps its first parent's through crossover)."""
         self.mp, self.cxpb, self.mutpb, self.tournament, self.elite = mp, cxpb, mutpb, tournament, elite
         self.init_height = (init_min_height, init_max_height)
         self.max_height, self.max_size, self.direction = max_height, max_size, direction
@@ -90,6 +93,14 @@ class Variation:
             "insert": partial(gp.mutInsert, pset=pset),
         }
         self.mutations = [(name, table[name]) for name in mutations]
+        self.posts = tuple(posts)
+        if len(self.posts) > 1:
+            self.mutations.append(("post", self._mutate_post))
+
+    def _mutate_post(self, ind: Individual) -> tuple[Individual]:
+        """Another post step for the individual, its tree unchanged."""
+        ind.post = random.choice([p for p in self.posts if p != ind.post])
+        return (ind,)
 
     def fits(self, ind: Sequence) -> bool:
         """Within the height and size limits."""
@@ -100,6 +111,8 @@ class Variation:
         while True:
             ind = Individual(gp.genHalfAndHalf(self.mp.pset, *self.init_height), self.direction)
             if self.fits(ind):
+                if self.posts:
+                    ind.post = random.choice(self.posts)
                 return ind
 
     def elites(self, population: Sequence[Individual]) -> list[int]:

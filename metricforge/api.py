@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gp_engine.config import SearchConfig
     from gp_engine.state import SearchResult as EngineResult
     from primitives.metric import Metric
+    from primitives.recipe import Recipe
 
 __all__ = ["SearchResult", "evaluate", "parse", "search"]
 
@@ -90,25 +91,28 @@ def search(config: ConfigLike = None, *, run_dir: str | Path | None = None, regi
                         pd.read_csv(results / "equations.csv"), Path(run_dir), report, result)
 
 
-def evaluate(metrics: str | Metric | Iterable[str | Metric], task: str = "mlp-prune", *,
+def evaluate(metrics: str | Metric | Recipe | Iterable[str | Metric | Recipe], task: str = "mlp-prune", *,
              registry: Any = None, **options: Any) -> pd.DataFrame:
-    """Score metrics on a task (options as in a config's ``[task_options]``); one row per metric.
+    """Score metrics or recipes on a task (options as in a config's ``[task_options]``); one row each.
     With ``registry`` (an open registry or a URL) every score is recorded under the task's settings."""
     import pandas as pd
 
+    from evaluators.base import score_entry
     from evaluators.tasks import TaskSpec, build_task
     from primitives.metric import Metric
+    from primitives.recipe import Recipe
+    from primitives.reference import resolve_recipe
     from registry import Registry
 
-    items = [metrics] if isinstance(metrics, (str, Metric)) else list(metrics)
-    parsed = [m if isinstance(m, Metric) else parse(m) for m in items]
+    items = [metrics] if isinstance(metrics, (str, Metric, Recipe)) else list(metrics)
+    parsed = [resolve_recipe(m).as_entry() for m in items]
     job = build_task(TaskSpec(task, options))
     job.prepare()
     store = registry if isinstance(registry, Registry) or registry is None else Registry.open(registry)
     rows = []
     try:
         for metric in parsed:
-            fit = job.score(metric)
+            fit = score_entry(job, metric)
             if store is not None:
                 store.record_evaluation(metric, job.settings(), fit.value if fit.ok else None, fit.ok, fit.reason,
                                         fit.wall_s)

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from metricforge.metrics import resolve_metric
+from metricforge.metrics import resolve_recipe
 from metricforge.options import option_option, out_option, registry_option
 from metricforge.output import print_json, print_table
 
@@ -32,50 +32,55 @@ def _task(name: str, sparsity: Optional[float], group: Optional[str], options: O
 METHODS = ("metric", "sparsegpt", "owl", "dsnot")
 
 
-def _prune_in_place(task, method: str, chosen, variant: Optional[str]) -> tuple[int, int]:
-    """Prune the prepared task's model in place with a method; (pruned, total)."""
-    if method == "sparsegpt":
-        return task.apply_sparsegpt(variant)
-    if method == "metric":
-        return task.apply(chosen)
-    from evaluators.llm.recipe.recipe import Recipe, apply_recipe
-
-    return apply_recipe(task, chosen, Recipe(allocation="owl") if method == "owl" else Recipe(post="dsnot"))
+def _method_recipe(method: str, chosen):
+    """The recipe a method applies: the reference itself ("metric"), or its score with OWL's allocation
+    or DSnoT's swaps (the built-in recipes owl_wanda and dsnot_wanda over another score)."""
+    if method in ("metric", "sparsegpt"):
+        return chosen
+    if not chosen.is_bare:
+        raise ValueError(f"--method {method} adds a step to a metric; {chosen.name or chosen.text} is a recipe "
+                         "already (give it with --method metric)")
+    return chosen.with_steps(alloc="owl") if method == "owl" else chosen.with_steps(post="dsnot")
 
 
 def prune_command(
-    metric: str = typer.Argument("wanda", help="Built-in name, formula, or registry name/hash (the score of "
-                                               "metric, owl and dsnot; sparsegpt uses its own)."),
+    metric: str = typer.Argument("wanda", help="Built-in metric or recipe name, formula, recipe(...) text, or "
+                                               "registry name/hash (the score of owl and dsnot; sparsegpt uses "
+                                               "its own)."),
     output: Path = out_option(..., "Folder for the pruned model (Hugging Face format)."),
     sparsity: float = typer.Option(0.5, help="Fraction of weights to prune."),
     group: str = typer.Option("row", help="Comparison group: row, layer, global, 2:4, 4:8."),
-    method: str = typer.Option("metric", "--method", help="metric (masks only), sparsegpt (masks and OBS weight "
-                                                          "update), owl (OWL layer sparsities), dsnot (DSnoT swaps)."),
+    method: str = typer.Option("metric", "--method", help="metric (the metric or recipe as given), sparsegpt "
+                                                          "(sequential SparseGPT with its OBS weight update), owl "
+                                                          "(OWL layer sparsities), dsnot (DSnoT swaps)."),
     variant: Optional[str] = typer.Option(None, "--variant", help="SparseGPT mask: block (one threshold per "
                                           "128 columns) or row (per row inside each block) [default: row for "
                                           "group row, else block]."),
     evaluate: bool = typer.Option(True, help="Also report the pruned model's perplexity."),
     task_options: List[str] = TaskOptions, registry: Optional[str] = RegistryOption,
 ) -> None:
-    """Prune the LLM with a metric or method at a sparsity and save the pruned model."""
+    """Prune the LLM with a metric, recipe or method at a sparsity and save the pruned model (with the
+    weights a recipe's post-mask step updated)."""
     from evaluators.progress import stage
 
     if method not in METHODS:
         raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     if variant is not None and method != "sparsegpt":
         raise ValueError("--variant applies to --method sparsegpt only")
-    chosen = resolve_metric(metric, registry)
+    chosen = _method_recipe(method, resolve_recipe(metric, registry))
     task = _task("llm-prune", sparsity, group, task_options)
     log.info("pruning %s with %s: operands %s", task.config.model, chosen.canonical,
              ", ".join(chosen.operands) or "none")
     task.prepare()
     with stage(f"pruning with {method if method == 'sparsegpt' else chosen.canonical}"):
-        pruned, total = _prune_in_place(task, method, chosen, variant)
+        pruned, total = task.apply_sparsegpt(variant) if method == "sparsegpt" else task.apply_recipe(chosen)
     info = {"method": method, "settings": task.settings(), "achieved_sparsity": pruned / max(total, 1)}
     if method == "sparsegpt":
         info["variant"] = variant or ("row" if task.config.structure.scope == "row" else "block")
     else:
         info.update({"metric": chosen.canonical, "hash": chosen.hash})
+        if not chosen.is_bare:
+            info["recipe"] = chosen.parts()
     if evaluate:
         info["perplexity"] = task.perplexity()
     output.mkdir(parents=True, exist_ok=True)
@@ -88,30 +93,34 @@ def prune_command(
 
 
 def evaluate_command(
-    metrics: List[str] = typer.Argument(None, help="Built-in names, formulas or registry refs."),
+    metrics: List[str] = typer.Argument(None, help="Built-in metric or recipe names, formulas, recipe(...) "
+                                                   "text or registry refs."),
     task_name: str = typer.Option("llm-prune", "--task", help="Task to score on."),
     sparsity: Optional[float] = typer.Option(None, help="Fraction of weights to prune."),
     group: Optional[str] = typer.Option(None, help="Comparison group: row, layer, global, 2:4, 4:8."),
-    baselines: bool = typer.Option(False, "--baselines", help="Also score every built-in metric."),
+    baselines: bool = typer.Option(False, "--baselines", help="Also score every built-in metric (and recipe, on "
+                                                              "a task that takes recipes)."),
     task_options: List[str] = TaskOptions, registry: Optional[str] = RegistryOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Score metrics on a task and record the evaluations in the registry."""
-    from primitives.builtins import BUILTINS
+    """Score metrics or recipes on a task and record the evaluations in the registry (a recipe's under
+    its own hash)."""
+    from evaluators.base import score_entry
+    from primitives.builtins import BUILTINS, RECIPES
     from registry.store import Registry
 
-    refs = list(metrics or []) + (list(BUILTINS) if baselines else [])
+    task = _task(task_name, sparsity, group, task_options)
+    refs = list(metrics or []) + (list(BUILTINS) + (list(RECIPES) if task.takes_recipes else []) if baselines else [])
     if not refs:
         raise ValueError("give at least one metric, or --baselines")
-    chosen = [resolve_metric(ref, registry) for ref in refs]  # all parsed before any work
-    task = _task(task_name, sparsity, group, task_options)
+    chosen = [resolve_recipe(ref, registry).as_entry() for ref in refs]  # all parsed before any work
     task.prepare()
     settings = task.settings()
     rows = []
     with Registry.open(registry) as reg:
         for metric in chosen:
             start = time.perf_counter()
-            fitness = task.score(metric)
+            fitness = score_entry(task, metric)
             reg.record_evaluation(metric, settings, fitness.value if fitness.ok else None, fitness.ok,
                                   fitness.reason, fitness.wall_s, settings.get("device"), details=fitness.details)
             if metric.name and reg.get_metric(metric.hash).name is None:

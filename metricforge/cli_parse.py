@@ -1,4 +1,4 @@
-"""``metricforge parse``: show a formula's canonical, simplified and LaTeX forms."""
+"""``metricforge parse``: show a formula's or recipe's canonical, simplified and LaTeX forms."""
 from __future__ import annotations
 
 import typer
@@ -7,15 +7,18 @@ from metricforge.output import print_json
 
 
 def parse_command(
-    formula: str = typer.Argument(..., help="A formula such as 'mul(abs(W), X)' or a built-in name such as 'wanda' "
-                                            "(one that starts with '-' goes after --: parse -- \"-W\")."),
+    formula: str = typer.Argument(..., help="A formula such as 'mul(abs(W), X)', recipe(...) text or a built-in "
+                                            "name such as 'wanda' or 'owl_wanda' (one that starts with '-' goes "
+                                            "after --: parse -- \"-W\")."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """Parse a formula and print its canonical form, ranking form, hashes and LaTeX."""
-    from primitives.reference import resolve_metric
+    """Parse a formula or recipe and print its canonical form, ranking form, hashes and LaTeX (a recipe:
+    its parts too)."""
+    from primitives.metric import Metric
+    from primitives.reference import resolve_recipe
     from registry.exporters import export
 
-    metric = resolve_metric(formula)
+    metric = resolve_recipe(formula).as_entry()
     info = {
         "text": metric.text,
         "canonical": metric.canonical,
@@ -26,6 +29,10 @@ def parse_command(
         "complexity": metric.complexity,
         "latex": export(metric, "latex"),
     }
+    if not isinstance(metric, Metric):
+        parts = metric.parts()
+        info.update({"score": parts["score"], "score_hash": parts["score_hash"], "alloc": parts["alloc"],
+                     "unit": parts["unit"] or "", "post": parts["post"]})
     if as_json:
         print_json(info)
         return

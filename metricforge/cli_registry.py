@@ -46,16 +46,25 @@ def _open(url: Optional[str]):
 
 
 def _metric_from_text(formula: str):
-    from primitives.reference import resolve_metric
+    from primitives.reference import resolve_recipe
 
-    return resolve_metric(formula)
+    return resolve_recipe(formula).as_entry()
+
+
+def _steps(row) -> str:
+    """A stored recipe's allocation and post step in a few words ("" for a bare formula)."""
+    if not row.is_recipe:
+        return ""
+    alloc = "uniform" if row.allocation == "uniform" else f"{row.allocation} per {row.unit}"
+    return f"alloc {alloc}, post {row.post}"
 
 
 @registry_app.command("add")
-def add(formula: str = typer.Argument(..., help="Formula text, or a built-in name (wanda, ria, ...)."),
+def add(formula: str = typer.Argument(..., help="Formula or recipe(...) text, or a built-in name (wanda, ria, "
+                                                "owl_wanda, ...)."),
         name: Optional[str] = typer.Option(None, help="A unique name for the metric."),
         registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
-    """Store a metric; equivalent formulas map to the one existing entry."""
+    """Store a metric or recipe; equivalent formulas map to the one existing entry."""
     metric = _metric_from_text(formula)  # parse before touching the database
     with _open(registry) as reg:
         row = reg.add_metric(metric, name=name or metric.name)
@@ -66,25 +75,29 @@ def add(formula: str = typer.Argument(..., help="Formula text, or a built-in nam
 def list_(limit: int = typer.Option(50, help="Rows to show."),
           order: str = typer.Option("created", help="created, complexity, hash or name."),
           registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
-    """List stored metrics."""
+    """List stored metrics and recipes (a recipe's allocation and post step under "steps")."""
     with _open(registry) as reg:
         rows = reg.list_metrics(limit=limit, order=order)
     if as_json:
         return print_json(rows)
-    print_table("metrics", ["hash", "name", "canonical", "complexity", "created"],
-                [_cells(r.hash, r.name, r.canonical, r.complexity, r.created_at.strftime("%Y-%m-%d %H:%M")) for r in rows])
+    print_table("metrics", ["hash", "name", "canonical", "steps", "complexity", "created"],
+                [_cells(r.hash, r.name, r.canonical, _steps(r), r.complexity, r.created_at.strftime("%Y-%m-%d %H:%M"))
+                 for r in rows])
 
 
 @registry_app.command("show")
 def show(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula."),
          registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
-    """Show one metric and its evaluations."""
+    """Show one metric or recipe (its parts: score, allocation, unit, post step) and its evaluations."""
     with _open(registry) as reg:
         row = reg.get_metric(ref)
         evaluations = reg.evaluations(row.hash)
     if as_json:
         return print_json({"metric": row, "evaluations": evaluations})
-    for key in ("hash", "name", "canonical", "text", "rank_hash", "operands", "complexity"):
+    keys = ("hash", "name", "canonical", "text", "rank_hash", "operands", "complexity")
+    if row.is_recipe:
+        keys += ("score_hash", "allocation", "unit", "post")
+    for key in keys:
         value = getattr(row, key)
         print(f"{key:<10}  {inert(', '.join(value) if isinstance(value, tuple) else value)}")
     if evaluations:
@@ -120,7 +133,8 @@ def export_(ref: Optional[str] = typer.Argument(None, help="Name, hash, hash pre
                                             "lineage) as one JSON that registry import reads back."),
             output: Optional[Path] = out_option(None, "Write to this file instead of stdout."),
             registry: Optional[str] = RegistryOption) -> None:
-    """Export a stored metric as text, LaTeX, sympy, Python/torch source or a JSON tree, or the whole registry."""
+    """Export a stored metric or recipe (each part) as text, LaTeX, sympy, Python/torch or numpy source or
+    a JSON tree, or the whole registry."""
     if everything == (ref is not None):
         raise ValueError("give a metric to export, or --all for the whole registry (not both)")
     if everything:
@@ -129,13 +143,14 @@ def export_(ref: Optional[str] = typer.Argument(None, help="Name, hash, hash pre
     else:
         from primitives.grammar import parse
         from primitives.metric import Metric
+        from primitives.recipe import Recipe, is_recipe_text
         from registry.exporters import exporter
 
         write = exporter(fmt)
         with _open(registry) as reg:
             row = reg.get_metric(ref)  # type: ignore[arg-type]
         source = row.text if fmt == "json" else row.canonical  # json: the stored formula, so its hash reads back
-        text = write(Metric(parse(source), name=row.name))
+        text = write(Recipe.parse(source, name=row.name) if is_recipe_text(source) else Metric(parse(source), row.name))
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:

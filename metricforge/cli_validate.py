@@ -53,7 +53,7 @@ def validate_command(
     """Re-score metrics and a baseline on calibrations, texts and sparsities a search never saw."""
     from gp_engine.heldout import ValidationSettings, validate, write_validation
     from metricforge.cli_lists import ints, names
-    from metricforge.metrics import resolve_metric
+    from metricforge.metrics import resolve_recipe
     from metricforge.options import check_task_options, parse_options, read_config
     from metricforge.output import print_json, print_table
 
@@ -71,8 +71,8 @@ def validate_command(
                                   baseline=baseline, baselines=())  # the references given are validated
     if not refs:
         raise ValueError("give metrics to validate, or --run RUN_FOLDER")
-    chosen = [resolve_metric(ref, registry) for ref in refs]  # every reference checked before any work
-    base = resolve_metric(baseline, registry)
+    chosen = [resolve_recipe(ref, registry).as_entry() for ref in refs]  # every reference checked before any work
+    base = resolve_recipe(baseline, registry).as_entry()
     from evaluators.tasks import TaskSpec, build_task
     from registry.store import Registry
 

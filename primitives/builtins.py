@@ -29,3 +29,18 @@ def builtin(name: str) -> Metric:
         return Metric.parse(BUILTINS[name], name=name)
     except KeyError:
         raise KeyError(f"no built-in metric {name!r}; known: {', '.join(BUILTINS)}") from None
+
+
+# Named layer allocations a recipe's ``alloc`` may give instead of a formula (``primitives.recipe``).
+ALLOCATIONS: dict[str, str] = {
+    "owl": "outl",  # OWL (Yin et al. 2024): sparsity falls with the block's outlier ratio
+}
+
+# Published pruning methods as recipes: a score, a layer allocation and a post-mask step.
+RECIPES: dict[str, str] = {
+    "owl_wanda": "recipe(score=wanda, alloc=owl)",
+    "dsnot_wanda": "recipe(score=wanda, post=dsnot)",
+    # SparseGPT's saliency and OBS update with the mask chosen once from the dense model (the
+    # one-shot form; LLMPruneTask.sparsegpt_perplexity is the sequential reference)
+    "sparsegpt_obs": "recipe(score=sparsegpt, post=obs)",
+}

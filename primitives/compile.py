@@ -40,20 +40,21 @@ def _program(tree: Node) -> list[tuple[str, object, tuple[int, ...]]]:
     return program
 
 
-def compile_tree(tree: Node) -> ScoreFn:
-    """A function from operand tensors to float32 scores broadcast to the shape of ``W``."""
+def compile_tree(tree: Node, like: str = "W", dtype: torch.dtype = torch.float32) -> ScoreFn:
+    """A function from operand tensors to ``dtype`` values broadcast to the shape of the operand ``like``
+    (scores: float32 in the shape of ``W``; an allocation formula: one float64 value per unit)."""
     program = _program(tree)
 
     def score(operands: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        reference = operands["W"]
+        reference = operands[like]
         values: list[torch.Tensor] = []
         for kind, payload, args in program:
             if kind == "const":
-                values.append(torch.tensor(payload, dtype=torch.float32, device=reference.device))
+                values.append(torch.tensor(payload, dtype=dtype, device=reference.device))
             elif kind == "operand":
                 if payload not in operands:
                     raise KeyError(f"metric needs operand {payload!r}, which this task does not provide")
-                values.append(operands[payload].float())  # type: ignore[index]
+                values.append(operands[payload].to(dtype))  # type: ignore[index]
             else:
                 values.append(payload(*(values[i] for i in args)))  # type: ignore[operator]
         return torch.broadcast_to(values[-1], reference.shape)

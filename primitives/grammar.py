@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from primitives.language import CONSTANT_SECOND_ARG, OPERANDS, OPERATORS
+from primitives.language import CONSTANT_SECOND_ARG, OPERATORS, SCORE_OPERANDS
 from primitives.tree import Node
 
 MAX_DEPTH = 64
@@ -59,12 +59,13 @@ def _check_call(name: str, args: list[Node], at: int) -> Node:
 
 
 def parse(text: str, operands: Iterable[str] | None = None) -> Node:
-    """Parse metric text into a tree; ``operands`` restricts the allowed operand names."""
+    """Parse metric text into a tree; ``operands`` names the allowed operands (default: every operand a
+    score may read, not the allocation statistics)."""
     if not isinstance(text, str):
         raise MetricSyntaxError("a formula must be text")
     if len(text) > MAX_LENGTH:
         raise MetricSyntaxError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
-    allowed = set(operands) if operands is not None else set(OPERANDS)
+    allowed = set(operands) if operands is not None else set(SCORE_OPERANDS)
     tokens = _tokens(text)
     if not tokens:
         raise MetricSyntaxError("empty formula")

@@ -24,7 +24,7 @@ class Operand:
     """A terminal taken from the model: name, shape class and meaning."""
 
     name: str
-    shape: str  # "matrix" (out x in), "col" (1 x in: per input column), "row" (out x 1)
+    shape: str  # "matrix" (out x in), "col" (1 x in: per input column), "row" (out x 1), "unit" (one per layer or block)
     nonnegative: bool
     doc: str
 
@@ -67,11 +67,24 @@ OPERANDS: dict[str, Operand] = {
         Operand("recency", "row", True, "embedding row: decayed count, recent occurrences weigh more"),
         Operand("gdot", "row", True, "embedding occurrence: |gradient . embedding| (first-order loss change)"),
         Operand("perr", "row", True, "embedding occurrence: |dL/dlogit| of its row times the batch size"),
+        Operand("depth", "unit", True, "allocation: relative depth of the unit's decoder block, "
+                "block index / (blocks - 1), in [0, 1]"),
+        Operand("attn", "unit", True, "allocation: layer kind, 1 for an attention projection (a module path "
+                "naming attn or attention), 0 for an MLP layer; for a block, the share of its weights in attention"),
+        Operand("outl", "unit", True, "allocation: OWL's outlier ratio, the share of the unit's Wanda scores "
+                "|W| * X above 5 times their mean"),
+        Operand("smean", "unit", False, "allocation: mean of the score formula's scores over the unit's weights"),
+        Operand("sstd", "unit", True, "allocation: standard deviation of the score formula's scores over the "
+                "unit's weights"),
     )
 }
 
 LLM_OPERANDS: tuple[str, ...] = ("W", "G", "X", "Xs", "Hd", "Y")
 EMBEDDING_OPERANDS: tuple[str, ...] = ("gnorm", "freq", "enorm", "recency")
+# Per-unit statistics read only by a recipe's allocation formula (primitives.recipe), never by a score.
+ALLOCATION_OPERANDS: tuple[str, ...] = ("depth", "attn", "outl", "smean", "sstd")
+# What a formula may read unless its caller names its own operands: everything but the allocation statistics.
+SCORE_OPERANDS: tuple[str, ...] = tuple(name for name in OPERANDS if name not in ALLOCATION_OPERANDS)
 
 # Operators whose second argument must be a numeric constant.
 CONSTANT_SECOND_ARG: frozenset[str] = frozenset({"pow"})

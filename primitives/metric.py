@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from primitives import safe_json
 from primitives.grammar import MAX_DEPTH, MetricSyntaxError, parse
-from primitives.language import OPERANDS, OPERATORS
+from primitives.language import OPERATORS, SCORE_OPERANDS
 from primitives.simplify import canonical, ranking_form
 from primitives.tree import Node, format_number, to_text
 
@@ -32,11 +32,11 @@ class Metric:
         return cls(require_operand(parse(text, operands)), name)
 
     @classmethod
-    def from_canonical(cls, text: str, name: str | None = None) -> "Metric":
+    def from_canonical(cls, text: str, name: str | None = None, operands: Iterable[str] | None = None) -> "Metric":
         """A metric from canonical text this program made itself (the search sends it to its workers):
         parsed by the grammar, and taken as its own canonical form, so sympy does not run again. A
         canonical form may read no operand (sub(W, W) is 0): the task then fails it as it would in-process."""
-        metric = cls(parse(text), name)
+        metric = cls(parse(text, operands), name)
         metric.__dict__["canonical_tree"] = metric.tree  # the cached_property's slot
         return metric
 
@@ -117,8 +117,8 @@ def tree_to_json(node: Node) -> Any:
     return built[id(node)]
 
 
-def tree_from_json(data: Any, depth: int = 0) -> Node:
-    """Validate and rebuild a JSON tree (depth-limited like the text grammar)."""
+def tree_from_json(data: Any, depth: int = 0, operands: tuple[str, ...] = SCORE_OPERANDS) -> Node:
+    """Validate and rebuild a JSON tree (depth-limited like the text grammar) reading only ``operands``."""
     if depth > MAX_DEPTH:
         raise MetricSyntaxError(f"JSON tree nests deeper than {MAX_DEPTH} levels")
     if isinstance(data, bool):
@@ -128,13 +128,13 @@ def tree_from_json(data: Any, depth: int = 0) -> Node:
             raise MetricSyntaxError(f"JSON tree: constant {data!r} must be a finite nonnegative number")
         return parse(format_number(float(data)))  # the grammar's float32 range check
     if isinstance(data, str):
-        if data not in OPERANDS:
+        if data not in operands:
             raise MetricSyntaxError(f"JSON tree: unknown operand {data!r}")
         return Node.var(data)
     if isinstance(data, dict) and set(data) == {"op", "args"} and isinstance(data["args"], list):
         op = data["op"]
         if op not in OPERATORS:
             raise MetricSyntaxError(f"JSON tree: unknown operator {op!r}")
-        args = [tree_from_json(a, depth + 1) for a in data["args"]]
-        return parse(to_text(Node.op(op, *args)))  # re-checks arity and constant arguments
+        args = [tree_from_json(a, depth + 1, operands) for a in data["args"]]
+        return parse(to_text(Node.op(op, *args)), operands)  # re-checks arity and constant arguments
     raise MetricSyntaxError(f"JSON tree: unexpected node {str(data)[:60]!r}")

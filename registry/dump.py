@@ -111,14 +111,17 @@ def _merge(session: Session, plan: dict[str, list[dict[str, Any]]], rename: bool
     session.flush()
 
 
-def metric_of(entry: dict[str, Any], tree: Any = None) -> "_Row":
-    """A validated metric entry as the object ``writes.upsert_metric`` stores; a JSON ``tree``, when
-    given, must be the same formula as the entry's text."""
-    if tree is not None:
-        from primitives.metric import Metric, tree_from_json
+def metric_of(entry: dict[str, Any], tree: Any = None, alloc_tree: Any = None) -> "_Row":
+    """A validated metric or recipe entry as the object ``writes.upsert_metric`` stores; JSON trees,
+    when given, must be the same formulas as the entry's text (a recipe's: its score and allocation)."""
+    from primitives.language import ALLOCATION_OPERANDS
+    from primitives.metric import Metric, tree_from_json
 
-        if Metric(tree_from_json(tree)).hash != entry["hash"]:
-            raise ValueError("the JSON tree and the text are different formulas")
+    if tree is not None and Metric(tree_from_json(tree)).hash != entry["score_hash"]:
+        raise ValueError("the JSON tree and the text are different formulas")
+    if alloc_tree is not None and Metric(tree_from_json(alloc_tree, operands=ALLOCATION_OPERANDS)).canonical \
+            != entry["allocation"]:
+        raise ValueError("the JSON allocation tree and the text are different formulas")
     return _Row(entry)
 
 
@@ -129,6 +132,8 @@ class _Row:
         self.hash, self.canonical, self.text = entry["hash"], entry["canonical"], entry["text"]
         self.rank_hash, self.complexity = entry["rank_hash"], entry["complexity"]
         self.operands = tuple(o for o in entry["operands"].split(",") if o)
+        self.score_hash, self.allocation, self.unit, self.post = (entry["score_hash"], entry["allocation"],
+                                                                  entry["unit"], entry["post"])
 
 
 def import_all(session: Session, data: dict[str, Any], rename: bool = False) -> dict[str, int]:

@@ -14,9 +14,10 @@ from registry.keys import settings_key
 from registry.limits import MAX_FORMULA, MAX_JSON_FIELD, MAX_LABEL, MAX_REASON, MAX_RUN_ID, check_name
 from registry.models import RUN_STATUSES
 
-METRIC_FORMAT, REGISTRY_FORMAT = "metricforge.metric/1", "metricforge.registry/1"
-FORMATS_HELP = (f"registry import reads JSON exports: {METRIC_FORMAT} (registry export NAME --format json) or "
-                f"{REGISTRY_FORMAT} (registry export --all); to store a formula use: registry add \"FORMULA\"")
+METRIC_FORMAT, RECIPE_FORMAT, REGISTRY_FORMAT = "metricforge.metric/1", "metricforge.recipe/1", "metricforge.registry/1"
+FORMATS_HELP = (f"registry import reads JSON exports: {METRIC_FORMAT} or {RECIPE_FORMAT} (registry export NAME "
+                f"--format json) or {REGISTRY_FORMAT} (registry export --all); to store a formula use: registry "
+                "add \"FORMULA\"")
 
 
 class ImportFileError(RegistryError, ValueError):
@@ -32,7 +33,7 @@ def load(text: str | bytes) -> dict[str, Any]:
             raise ImportFileError(f"not a JSON file; {FORMATS_HELP}") from None
         raise ImportFileError(f"{exc}; {FORMATS_HELP}") from None
     tag = data.get("format") if isinstance(data, dict) else None
-    if tag not in (METRIC_FORMAT, REGISTRY_FORMAT):
+    if tag not in (METRIC_FORMAT, RECIPE_FORMAT, REGISTRY_FORMAT):
         raise ImportFileError(f"unknown format tag {str(tag)[:60]!r}; {FORMATS_HELP}")
     return data
 
@@ -80,18 +81,26 @@ def _float(entry: dict[str, Any], key: str) -> float | None:
 
 
 def check_metric(entry: dict[str, Any], need_operand: bool) -> dict[str, Any]:
-    """A metric entry with its hash, canonical form and derived fields recomputed from its text."""
+    """A metric or recipe entry with its hash, canonical form, parts and derived fields recomputed from
+    its text (stored parts, when the entry has them, must agree)."""
     from primitives.grammar import parse
     from primitives.metric import Metric, require_operand
+    from primitives.recipe import Recipe, is_recipe_text
 
     text = _field(entry, "text", (str,), limit=MAX_FORMULA)
-    tree = parse(text)
-    metric = Metric(require_operand(tree) if need_operand else tree)
-    for key in ("hash", "canonical"):
-        if key in entry and entry[key] != getattr(metric, key):
-            raise ValueError(f"{key} {str(entry[key])[:40]!r} does not match the formula's {getattr(metric, key)!r}")
+    if is_recipe_text(text):
+        metric = Recipe.parse(text)
+    else:
+        tree = parse(text)
+        metric = Recipe.of(Metric(require_operand(tree) if need_operand else tree))
+    parts = metric.parts()
+    found = {"hash": metric.hash, "canonical": metric.canonical, "score_hash": parts["score_hash"],
+             "allocation": parts["alloc"], "unit": parts["unit"], "post": parts["post"]}
+    for key, value in found.items():
+        if key in entry and entry[key] != value:
+            raise ValueError(f"{key} {str(entry[key])[:40]!r} does not match the formula's {value!r}")
     name = _field(entry, "name", (str,), null=True)
-    return {"hash": metric.hash, "canonical": metric.canonical, "text": metric.text, "rank_hash": metric.rank_hash,
+    return {**found, "text": metric.text, "rank_hash": metric.rank_hash,
             "operands": ",".join(sorted(metric.operands)), "complexity": metric.complexity,
             "name": None if name is None else check_name(name)}
 

@@ -1,5 +1,5 @@
-"""A metric reference resolved against the registry: the one default-registry rule around
-``primitives.reference.resolve_metric`` (the one resolver, whose docstring gives the order).
+"""A metric or recipe reference resolved against the registry: the one default-registry rule around
+``primitives.reference`` (the one resolver, whose docstring gives the order).
 
 The registry consulted is the one given (a ``Registry``, a URL or a SQLite path), else
 ``$METRICFORGE_REGISTRY``, else ``./metricforge.db`` when that file exists. Resolving only reads:
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from primitives.metric import Metric
-from primitives.reference import MetricSource, Reference, StoredMetric, resolve_metric
+from primitives.recipe import Recipe
+from primitives.reference import MetricSource, Reference, StoredMetric, resolve_metric, resolve_recipe
 
 if TYPE_CHECKING:
     from registry.store import Registry
@@ -80,3 +81,10 @@ def resolve_reference(ref: Reference, registry: MetricSource | str | os.PathLike
     default rule above) when it is not a Metric, a row, a built-in or a formula."""
     with consulted_source(registry) as source:
         return resolve_metric(ref, source, operands)
+
+
+def resolve_recipe_reference(ref: Reference, registry: MetricSource | str | os.PathLike[str] | None = None,
+                             operands: Iterable[str] | None = None) -> Recipe:
+    """The Recipe a reference names (a metric as its bare recipe), looked up as ``resolve_reference`` does."""
+    with consulted_source(registry) as source:
+        return resolve_recipe(ref, source, operands)

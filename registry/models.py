@@ -40,7 +40,8 @@ class Base(DeclarativeBase):
 
 
 class Metric(Base):
-    """One metric, identified by the hash of its canonical form."""
+    """One metric or recipe, identified by the hash of its canonical form; a recipe's parts in their own
+    columns (a bare formula: its own hash as score_hash, allocation "uniform", post "none")."""
 
     __tablename__ = "metrics"
 
@@ -53,6 +54,10 @@ class Metric(Base):
     complexity: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    score_hash: Mapped[str] = mapped_column(String(16), index=True)
+    allocation: Mapped[str] = mapped_column(Text, default="uniform", server_default="uniform")
+    unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    post: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
 
 
 class Run(Base):

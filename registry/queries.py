@@ -32,7 +32,7 @@ FILTER_COLUMNS = ("task", "model", "dataset", "sparsity", "granularity", "budget
 
 
 def metric_by_ref(session: Session, ref: str) -> models.Metric:
-    """A metric by name, hash, hash prefix (>= 6 hex digits) or formula text."""
+    """A metric or recipe by name, hash, hash prefix (>= 6 hex digits), formula or recipe text."""
     ref = ref.strip()
     row = session.scalars(select(M).where(M.name == ref)).first()
     if row is not None:
@@ -43,10 +43,10 @@ def metric_by_ref(session: Session, ref: str) -> models.Metric:
             raise AmbiguousError(f"hash prefix {ref!r} matches several metrics; give more digits")
         if rows:
             return rows[0]
-    from primitives.metric import Metric  # lazy: parsing is only needed for formula text
+    from primitives.recipe import Recipe  # lazy: parsing is only needed for formula text
 
     try:
-        metric = Metric.parse(ref)
+        metric = Recipe.parse(ref)
     except ValueError as exc:
         raise NotFoundError(f"no metric named or hashed {ref!r}, and not a formula: {exc}") from None
     row = session.scalars(select(M).where(M.hash == metric.hash)).first()

@@ -21,7 +21,7 @@ def _json(text: str | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """A stored metric."""
+    """A stored metric or recipe, with the recipe's parts (a bare formula: its own hash, uniform, none)."""
 
     id: int
     hash: str
@@ -32,13 +32,23 @@ class MetricRow:
     complexity: int
     name: str | None
     created_at: datetime
+    score_hash: str = ""
+    allocation: str = "uniform"
+    unit: str | None = None
+    post: str = "none"
 
     @classmethod
     def of(cls, row: models.Metric) -> MetricRow:
         """Copy an ORM row."""
         ops = tuple(op for op in row.operands.split(",") if op)
         return cls(row.id, row.hash, row.canonical, row.text, row.rank_hash, ops,
-                   row.complexity, row.name, _utc(row.created_at))
+                   row.complexity, row.name, _utc(row.created_at), row.score_hash or row.hash, row.allocation,
+                   row.unit, row.post)
+
+    @property
+    def is_recipe(self) -> bool:
+        """A recipe with a layer allocation or post-mask step (not a bare formula)."""
+        return self.allocation != "uniform" or self.post != "none"
 
 
 @dataclass(frozen=True)

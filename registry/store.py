@@ -89,7 +89,7 @@ class Registry:
             return {"format": data["format"], **self._write(lambda s: dump.import_all(s, data, rename))}
         try:
             entry = dump_check.check_metric(data, need_operand=True)
-            metric = dump.metric_of(entry, data.get("tree"))
+            metric = dump.metric_of(entry, data.get("tree", data.get("score_tree")), data.get("alloc_tree"))
         except (ValueError, RegistryError) as exc:
             raise dump_check.ImportFileError(f"metric: {str(exc).splitlines()[0][:300]}") from None
         row = self._write(lambda s: MetricRow.of(writes.upsert_metric(s, metric, name or entry["name"], rename)))

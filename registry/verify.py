@@ -1,13 +1,14 @@
 """``registry verify``: check stored rows against the current rules, and repair what can be.
 
-Checked: every metric's hash, canonical form and ranking class recomputed from its text; names
+Checked: every metric's (or recipe's) hash, canonical form, ranking class and recipe parts recomputed
+from its text; names
 against the name rules and size limits (``registry.limits``); ranking classes whose members
 scored differently under one settings key. Older versions let the first scored member of a class
 stand for all of it (the search then reused that score for the others); these classes are
 listed so such leaderboards can be re-read, and the search now reuses a class score only from
 the representative (``registry.queries.find_evaluation``).
 
-``repair`` rewrites what is derived (``rank_hash``, ``operands``, ``complexity``) where the
+``repair`` rewrites what is derived (``rank_hash``, ``operands``, ``complexity``, the recipe columns) where the
 current rule gives another value, so rows recorded under an older ranking rule are re-flagged into
 their true classes, and clears names that break the rules (listed with their hashes). Hashes and
 scores are never changed.
@@ -44,14 +45,20 @@ class VerifyReport:
         return not (self.bad_hash or self.reflagged or self.bad_names)
 
 
-def _recompute(row: models.Metric) -> tuple[str, str, str, int] | str:
-    """(hash, rank_hash, operands, complexity) from the stored text, or why it cannot be parsed."""
+DERIVED = ("rank_hash", "operands", "complexity", "score_hash", "allocation", "unit", "post")
+
+
+def _recompute(row: models.Metric) -> tuple[str, dict[str, object]] | str:
+    """(hash, the derived columns) from the stored text, or why it cannot be parsed."""
     from primitives.grammar import MetricSyntaxError, parse
     from primitives.metric import Metric
+    from primitives.recipe import Recipe, is_recipe_text
+    from registry.writes import recipe_columns
 
     try:
-        metric = Metric(parse(row.text))
-        return metric.hash, metric.rank_hash, ",".join(sorted(metric.operands)), metric.complexity
+        metric = Recipe.parse(row.text) if is_recipe_text(row.text) else Recipe.of(Metric(parse(row.text)))
+        return metric.hash, {"rank_hash": metric.rank_hash, "operands": ",".join(sorted(metric.operands)),
+                             "complexity": metric.complexity, **recipe_columns(metric)}
     except (MetricSyntaxError, ValueError, RecursionError) as exc:
         return f"text does not parse: {str(exc)[:120]}"
 
@@ -65,11 +72,14 @@ def verify(session: Session, repair: bool = False) -> VerifyReport:
         if isinstance(found, str) or found[0] != row.hash:
             report.bad_hash.append(f"{row.hash}: {found if isinstance(found, str) else 'text hashes to ' + found[0]}")
         else:
-            _, rank_hash, operands, complexity = found
-            if (row.rank_hash, row.operands, row.complexity) != (rank_hash, operands, complexity):
-                report.reflagged.append(f"{row.hash}: rank_hash {row.rank_hash} -> {rank_hash}")
+            derived = found[1]
+            changed = [key for key in DERIVED if getattr(row, key) != derived[key]]
+            if changed:
+                report.reflagged.append(f"{row.hash}: " + ", ".join(f"{key} {getattr(row, key)} -> {derived[key]}"
+                                                                    for key in changed))
                 if repair:
-                    row.rank_hash, row.operands, row.complexity = rank_hash, operands, complexity
+                    for key in changed:
+                        setattr(row, key, derived[key])
         if row.name is not None:
             try:
                 check_name(row.name)

@@ -26,7 +26,7 @@ from registry.limits import (
 )
 from registry.models import RUN_STATUSES, utcnow
 
-MetricRef = Any  # a Metric or MetricRow (added if new) or a str reference (must exist)
+MetricRef = Any  # a Metric, Recipe or MetricRow (added if new) or a str reference (must exist)
 DIALECT_INSERTS: dict[str, Callable[..., Any]] = {
     "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -58,7 +58,7 @@ def upsert_metric(session: Session, metric: Any, name: str | None = None, rename
     values = {
         "hash": metric.hash, "canonical": metric.canonical, "text": metric.text,
         "rank_hash": metric.rank_hash, "operands": ",".join(sorted(metric.operands)),
-        "complexity": int(metric.complexity), "name": name, "created_at": utcnow(),
+        "complexity": int(metric.complexity), "name": name, "created_at": utcnow(), **recipe_columns(metric),
     }
     insert_ignore(session, models.Metric, values, "hash")
     row = session.scalars(select(models.Metric).where(models.Metric.hash == metric.hash)).one()
@@ -69,6 +69,23 @@ def upsert_metric(session: Session, metric: Any, name: str | None = None, rename
         row.name = name
         session.flush()
     return row
+
+
+def recipe_columns(entry: Any) -> dict[str, Any]:
+    """The recipe columns of an entry: a Recipe's parts; a Metric's or a stored row's as it has them
+    (a bare formula: its own hash as the score's, uniform allocation, no post step)."""
+    from primitives.recipe import Recipe
+
+    if isinstance(entry, Recipe):
+        parts = entry.parts()
+        values = {"score_hash": parts["score_hash"], "allocation": parts["alloc"], "unit": parts["unit"],
+                  "post": parts["post"]}
+    else:
+        values = {"score_hash": getattr(entry, "score_hash", None) or entry.hash,
+                  "allocation": getattr(entry, "allocation", None) or "uniform",
+                  "unit": getattr(entry, "unit", None), "post": getattr(entry, "post", None) or "none"}
+    check_length("allocation formula", values["allocation"], MAX_FORMULA)
+    return values
 
 
 def metric_id(session: Session, metric: MetricRef) -> int:

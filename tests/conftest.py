@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: a fresh database on the PostgreSQL test server."""
+"""Fixtures shared by every test folder: a fresh database on the PostgreSQL test server, a tiny llm-prune setup."""
 from __future__ import annotations
 
 import contextlib
@@ -85,3 +85,30 @@ def train_cfg():
     from evaluators.recsys.train import TrainConfig
 
     return TrainConfig(epochs=2, batch_size=128, lr=1e-2, seed=0)
+
+
+# A tiny random Llama on local text: llm-prune options for tests of any package (nothing is downloaded)
+TINY_WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly hex every jovial banker "
+              "and nine clocks chime").split()
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_options(tmp_path_factory) -> dict:
+    """llm-prune options for the tiny random Llama of tests/evaluators/llm/tiny.py with its character
+    tokenizer, calibrated and evaluated on two local text files; float32 on the CPU."""
+    import importlib.util
+    import random
+    from pathlib import Path
+
+    pytest.importorskip("transformers")
+    spec = importlib.util.spec_from_file_location("tiny_llm_models", Path(__file__).parent / "evaluators/llm/tiny.py")
+    assert spec is not None and spec.loader is not None
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    root = tmp_path_factory.mktemp("tiny-llm")
+    rng = random.Random(0)
+    for name, words in (("calib.txt", 400), ("eval.txt", 600)):
+        (root / name).write_text(" ".join(rng.choice(TINY_WORDS) for _ in range(words)) + ".\n")
+    return {"model": tiny.tiny_model_folder(root / "model"), "calib_source": f"text:{root / 'calib.txt'}",
+            "calib_windows": 4, "calib_length": 32, "eval_source": f"text:{root / 'eval.txt'}", "eval_tokens": 256,
+            "eval_length": 32, "dtype": "float32", "device": "cpu", "cache_dir": str(root / "cache")}

@@ -7,9 +7,12 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
   1. ``metricforge search --config benchmarks/discovery/robust.toml``: scored over two calibration
      sources x two draws (geometric mean of perplexities);
   2. ``metricforge search --config benchmarks/discovery/single.toml``: the control, one calibration;
-  3. ``metricforge validate --run ...`` for each: the best ``--top`` metrics, Wanda and the other
-     baselines on a calibration source neither search used (python-docs:howto, seeds 0, 1, 2), a text
-     neither evaluated on (python-docs:reference, 4,096 tokens), at 50%, 60%, 70% per row and 2:4.
+  3. ``metricforge search --config benchmarks/discovery/allocation.toml``: a recipe search, the layer
+     allocation evolved at 70% (Wanda's score, no weight update, robust fitness);
+  4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
+     baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
+     no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
+     (python-docs:reference, 4,096 tokens), at 50%, 60%, 70% per row and 2:4 (60% and 70% for recipes).
 Every score is a registry evaluation (work/registry.db), so reruns reuse them. results.md is
 written from the two validation.json files.
 """
@@ -27,10 +30,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
-SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml"}
-BASELINES = ("wanda", "magnitude", "ria")
+SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml"}
+BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
+             "allocation": ("owl_wanda", "dsnot_wanda")}
+LEVELS = {"robust": "0.5,0.6,0.7,2:4", "single": "0.5,0.6,0.7,2:4", "allocation": "0.6,0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
-            "--levels", "0.5,0.6,0.7,2:4", "-o", "eval_tokens=4096"]
+            "-o", "eval_tokens=4096"]
 
 
 def metricforge() -> list[str]:
@@ -69,8 +74,8 @@ def searches(top: int) -> None:
         run([*metricforge(), "search", "--config", str(config), "--run", name, "--runs-dir", str(WORK / "runs"),
              *registry])
     for name in SEARCHES:
-        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[1:],
-             *HELD_OUT, *registry])
+        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[name],
+             "--levels", LEVELS[name], *HELD_OUT, *registry])
 
 
 def report() -> None:
@@ -80,7 +85,7 @@ def report() -> None:
              "calibration python-docs:howto (seeds 0, 1, 2; 16 x 512 tokens, joined draw), evaluation "
              "python-docs:reference (first 4,096 tokens), never used by either search. Cells: perplexity, mean "
              "+- standard error over the three calibration seeds; ratio: geometric mean over the 12 (setting, "
-             "seed) pairs of the metric's perplexity over Wanda's.", ""]
+             "seed) pairs of the metric's perplexity over Wanda's (six pairs for the recipes).", ""]
     for name, config in SEARCHES.items():
         path = WORK / "runs" / name / "results" / "validation.json"
         if not path.is_file():

@@ -122,8 +122,8 @@ def model_dtype_sparsegpt(task) -> tuple[int, int]:
 
 def measure(task, method: str, group: str, sparsity: float):
     """(Fitness, settings) of one method on a prepared task."""
-    from evaluators.llm.recipe.recipe import Recipe, recipe_perplexity
     from primitives.builtins import builtin
+    from primitives.recipe import builtin_recipe
 
     variant = task.variant(group=group) if ":" in group else task.variant(group=group, sparsity=sparsity)
     settings = variant.settings()
@@ -134,8 +134,8 @@ def measure(task, method: str, group: str, sparsity: float):
     if method.startswith("sparsegpt"):
         kind = "row" if method == "sparsegpt-row" else "block"
         return variant.sparsegpt_perplexity(kind), {**settings, "sparsegpt_variant": kind}
-    recipe = Recipe(allocation="owl") if method == "owl+wanda" else Recipe(post="dsnot")
-    return recipe_perplexity(variant, builtin("wanda"), recipe), {**settings, "recipe": recipe.to_dict()}
+    recipe = builtin_recipe("owl_wanda" if method == "owl+wanda" else "dsnot_wanda")
+    return variant.score_recipe(recipe), {**settings, "recipe": recipe.canonical, "recipe_hash": recipe.hash}
 
 
 def main() -> None:

@@ -22,8 +22,9 @@ Modules, one job each:
   perplexity  exp(mean token NLL) over the evaluation windows
   sparsegpt   the weight-updating SparseGPT reference (pruned on float32 copies of each block,
               whatever the model's dtype; masks per 128-column block or per row inside it)
-  recipe/     steps around a metric: OWL's layer allocation, DSnoT's swaps, SparseGPT's OBS
-              update of the kept weights for a given mask
+  recipe/     a recipe's steps around its score metric: layer allocation formulas (OWL's among
+              them), DSnoT's swaps, least-squares ("ls") or SparseGPT's OBS update of the kept
+              weights for a given mask
   config/task LLMTaskConfig and LLMPruneTask
 
 Modes. "oneshot": every operand comes from the dense model (computed once, cached). "sequential":

@@ -17,6 +17,7 @@ from .operands import OPERANDS
 if TYPE_CHECKING:
     from evaluators.heldout import HeldOut, HeldOutPlan
     from primitives.metric import Metric
+    from primitives.recipe import Recipe
 
     from .prepared import Prepared
     from .screening import Screened
@@ -31,6 +32,7 @@ class LLMPruneTask(PreparedTask):
     config_class = LLMTaskConfig
     direction = "min"
     operands = OPERANDS
+    takes_recipes = True
 
     def __init__(self, config: LLMTaskConfig | None = None, **overrides: Any) -> None:
         """A task for `config` (default LLMTaskConfig()) with keyword overrides of its fields."""
@@ -198,6 +200,24 @@ class LLMPruneTask(PreparedTask):
         if screened is not None:  # scored on fewer windows before: same masks, same leading windows
             return self._run(lambda: screened.apply(self.state.layers), start, key, screened, metric=metric.text)
         return self._run(lambda: self._apply(fn, tuple(metric.operands)), start, key, metric=metric.text)
+
+    def score_recipe(self, recipe: Recipe) -> Fitness:
+        """Perplexity after a recipe (layer allocation, masks, post-mask step; one-shot, statistics of
+        the dense model), over the calibration set when there is one; a bare recipe is scored as its metric."""
+        from .recipe.recipe import apply_recipe  # checks operands, mode and group first
+
+        if recipe.is_bare:
+            return self.score(recipe.as_metric())
+        return self.score_pruning(lambda task: apply_recipe(task, recipe), metric=recipe.text)
+
+    def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
+        """Prune the model in place with a recipe and keep it pruned (for saving); (pruned, total)."""
+        from .recipe.recipe import apply_recipe
+
+        if recipe.is_bare:
+            return self.apply(recipe.as_metric())
+        self._single_calibration("pruning a model to keep")
+        return apply_recipe(self, recipe)
 
     @contextlib.contextmanager
     def pruned(self, metric: Metric) -> Iterator[Any]:

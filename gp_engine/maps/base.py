@@ -1,9 +1,9 @@
 """The evaluation-backend interface and what every backend shares.
 
-A backend turns metrics into ``Fitness`` values (with the task's details) in input order. Workers
-receive only canonical metric text (parsed by our grammar, not canonicalised again:
-``Metric.from_canonical``) and build their own task from a ``TaskSpec``; every backend scores the
-same canonical tree, so results do not depend on where they ran.
+A backend turns metrics or recipes into ``Fitness`` values (with the task's details) in input order.
+Workers receive only canonical text (parsed by our grammar, not canonicalised again:
+``primitives.recipe.entry_from_canonical``) and build their own task from a ``TaskSpec``; every
+backend scores the same canonical trees, so results do not depend on where they ran.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
-from evaluators.base import Fitness, Task
-from primitives.metric import Metric
+from evaluators.base import Fitness, Task, score_entry
+from primitives.recipe import Entry, entry_from_canonical
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +24,15 @@ def failed(direction: str, reason: str, wall_s: float = 0.0) -> Fitness:
     return Fitness.failed(direction, reason, wall_s)
 
 
-def score_metric(task: Task, metric: Metric) -> Fitness:
-    """Score a canonicalised metric on a prepared task under ``Fitness.guarded``'s failure rule
-    (a task's own rule comes first); never raises."""
-    return Fitness.guarded(task.direction, lambda start: task.score(metric), metric.canonical)
+def score_metric(task: Task, metric: Entry) -> Fitness:
+    """Score a canonicalised metric or recipe on a prepared task under ``Fitness.guarded``'s failure
+    rule (a task's own rule comes first); never raises."""
+    return Fitness.guarded(task.direction, lambda start: score_entry(task, metric), metric.canonical)
 
 
 def score_text(task: Task, text: str) -> Fitness:
-    """Score canonical metric text (from this search) in a worker; never raises."""
-    return Fitness.guarded(task.direction, lambda start: task.score(Metric.from_canonical(text)), text)
+    """Score canonical metric or recipe text (from this search) in a worker; never raises."""
+    return Fitness.guarded(task.direction, lambda start: score_entry(task, entry_from_canonical(text)), text)
 
 
 def to_fitness(direction: str, fit: Fitness) -> Fitness:
@@ -43,12 +43,12 @@ def to_fitness(direction: str, fit: Fitness) -> Fitness:
 
 
 class EvalMap(ABC):
-    """An evaluation backend: ``evaluate(metrics)`` -> one Fitness per metric, in order."""
+    """An evaluation backend: ``evaluate(metrics)`` -> one Fitness per metric or recipe, in order."""
 
     direction: str = "max"
 
     @abstractmethod
-    def evaluate(self, metrics: Sequence[Metric], on_result: ResultCallback | None = None) -> list[Fitness]:
+    def evaluate(self, metrics: Sequence[Entry], on_result: ResultCallback | None = None) -> list[Fitness]:
         """Score metrics; ``on_result(i, fitness)`` is called as each one finishes."""
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 from evaluators.base import Fitness, Task
 from gp_engine.maps.base import EvalMap, ResultCallback, score_metric
-from primitives.metric import Metric
+from primitives.recipe import Entry
 
 
 class InProcessMap(EvalMap):
@@ -16,7 +16,7 @@ class InProcessMap(EvalMap):
         self.direction = task.direction
         self._prepared = False
 
-    def evaluate(self, metrics: Sequence[Metric], on_result: ResultCallback | None = None) -> list[Fitness]:
+    def evaluate(self, metrics: Sequence[Entry], on_result: ResultCallback | None = None) -> list[Fitness]:
         """Prepare the task once, then score each metric's canonical text."""
         if not self._prepared:
             self.task.prepare()

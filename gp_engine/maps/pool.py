@@ -20,7 +20,7 @@ from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
 from gp_engine.maps.round import Round
 from evaluators.tasks import TaskSpec, build_task
-from primitives.metric import Metric
+from primitives.recipe import Entry
 
 if TYPE_CHECKING:
     from evaluators.base import Task
@@ -96,7 +96,7 @@ class PoolMap(EvalMap):
             starts[token] = time.monotonic()  # parent clock, within one poll of the real start
             self._pool_started = True
 
-    def evaluate(self, metrics: Sequence[Metric], on_result: ResultCallback | None = None) -> list[Fitness]:
+    def evaluate(self, metrics: Sequence[Entry], on_result: ResultCallback | None = None) -> list[Fitness]:
         """Score all metrics; results in input order whatever the completion order."""
         job = Round([m.canonical for m in metrics], on_result)
         while job.todo or job.inflight:

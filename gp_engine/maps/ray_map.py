@@ -16,7 +16,7 @@ from evaluators.base import Fitness
 from gp_engine.maps.base import EvalMap, ResultCallback, failed, score_text, to_fitness
 from gp_engine.maps.round import Round
 from evaluators.tasks import TaskSpec, build_task
-from primitives.metric import Metric
+from primitives.recipe import Entry
 
 log = logging.getLogger(__name__)
 MISSING_RAY = ("the ray map needs the ray extra: pip install -e '.[ray]' "
@@ -73,7 +73,7 @@ class RayMap(EvalMap):
         self._actors[slot] = self._new_actor()
         self.restarts += 1
 
-    def evaluate(self, metrics: Sequence[Metric], on_result: ResultCallback | None = None) -> list[Fitness]:
+    def evaluate(self, metrics: Sequence[Entry], on_result: ResultCallback | None = None) -> list[Fitness]:
         """Score all metrics on the actors; results in input order."""
         ray = self.ray
         while len(self._actors) < self.workers:

@@ -1,6 +1,7 @@
-"""LaTeX from each operator's template in the language registry."""
+"""LaTeX from each operator's template in the language registry (a recipe: its parts side by side)."""
 from primitives.language import OPERANDS, OPERATORS
 from primitives.metric import Metric
+from primitives.recipe import Recipe
 from primitives.tree import format_number
 
 _OPERAND_LATEX = {"W": "W", "G": "G", "X": r"\lVert X \rVert_2", "Xs": r"\overline{\lVert X \rVert^2}",
@@ -17,3 +18,9 @@ def export(metric: Metric) -> str:
         else:
             built[id(node)] = OPERATORS[node.name].latex.format(*(built[id(a)] for a in node.args))
     return built[id(metric.canonical_tree)]
+
+
+def export_recipe(recipe: Recipe) -> str:
+    alloc = r"\text{uniform}" if recipe.alloc is None else rf"{export(recipe.alloc)}\ \text{{per {recipe.unit}}}"
+    return rf"\text{{score: }} {export(recipe.score)};\quad \text{{allocation: }} {alloc};\quad " \
+        rf"\text{{post: {recipe.post}}}"

@@ -11,7 +11,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from primitives.recipe import Recipe
 from primitives.tree import Node, format_number, to_text
+
+POST_STEPS = {
+    "none": "none: the masks alone",
+    "dsnot": "dsnot: DSnoT's prune-and-grow swaps inside each row (attention layers), no weight changes",
+    "ls": "ls: each row's kept weights w_K += (H_KK)^-1 H_KP w_P, H = X^T X damped by 1% of its mean diagonal",
+    "obs": "obs: SparseGPT's OBS update of the kept weights for the mask",
+}
 
 
 @lru_cache(maxsize=None)
@@ -44,3 +52,14 @@ def straight_line(tree: Node, operand: Callable[[str], str], constant: Callable[
         lines.append(f"    {names[key]} = {expr}")
     used = sorted({n.name for n in tree.postorder() if n.args})
     return lines, names[to_text(tree)], used
+
+
+def recipe_lines(recipe: Recipe, prefix: str = "") -> list[str]:
+    """What each part of a recipe does, one line each: score, allocation, post-mask step."""
+    if recipe.alloc is None:
+        alloc = "uniform: every layer at the target sparsity S"
+    else:
+        alloc = (f"{recipe.alloc.canonical} per {recipe.unit}: its values map linearly to sparsities in "
+                 "[S - 0.08, S + 0.08], higher value keeps more, size-weighted mean exactly S")
+    return [f"{prefix}score: {recipe.score.canonical} (hash {recipe.score.hash}), higher is kept",
+            f"{prefix}allocation: {alloc}", f"{prefix}post: {POST_STEPS[recipe.post]}"]

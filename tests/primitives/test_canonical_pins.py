@@ -126,3 +126,25 @@ def test_canonical_text_is_a_fixed_point() -> None:
             assert again.canonical == NOT_A_FIXED_POINT[canonical]
         else:
             assert (again.canonical, again.hash) == (canonical, hash_)
+
+
+# Recipes: (text as written, canonical text, hash); the hash keys a recipe's evaluations like a metric's.
+PINNED_RECIPES: list[tuple[str, str, str]] = [
+    ('recipe(score=wanda, alloc=owl)', 'recipe(score=mul(X, abs(W)), alloc=outl, unit=block, post=none)', '384fbf30866903fe'),
+    ('recipe(score=wanda, post=dsnot)', 'recipe(score=mul(X, abs(W)), alloc=uniform, post=dsnot)', '734e6b762336749f'),
+    ('recipe(score=sparsegpt, post=obs)', 'recipe(score=sdiv(sqr(W), sqr(Hd)), alloc=uniform, post=obs)', '39787ea69e6226b7'),
+    ('recipe(score=wanda, alloc=mul(sub(1, depth), add(attn, sstd)), unit=layer, post=ls)',
+     'recipe(score=mul(X, abs(W)), alloc=mul(add(attn, sstd), sub(1, depth)), unit=layer, post=ls)', '74c9da5727b66ed0'),
+    ('recipe(score=sparsegpt, alloc=zsn(sub(smean, outl)), post=dsnot)',
+     'recipe(score=sdiv(sqr(W), sqr(Hd)), alloc=zsn(sub(smean, outl)), unit=block, post=dsnot)', '1cace75a2f0bbe73'),
+    ('recipe(score=mul(abs(W), X))', 'mul(X, abs(W))', '727474eb44ded456'),  # bare: the metric's identity
+]
+
+
+@pytest.mark.parametrize("text,canonical,hash_", PINNED_RECIPES)
+def test_recipe_canonical_text_and_hashes_are_pinned(text: str, canonical: str, hash_: str) -> None:
+    from primitives.recipe import Recipe
+
+    recipe = Recipe.parse(text)
+    assert (recipe.canonical, recipe.hash) == (canonical, hash_)
+    assert hashlib.sha256(canonical.encode()).hexdigest()[:16] == hash_

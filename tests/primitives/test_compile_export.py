@@ -61,3 +61,35 @@ def test_shared_subtrees_are_computed_once():
 def test_every_format_exports(fmt):
     text = export(builtin("gblm"), fmt)
     assert text.strip()
+
+
+RECIPE = "recipe(score=ria, alloc=zsn(mul(add(outl, sstd), sub(1, depth))), unit=layer, post=ls)"
+
+
+def test_an_exported_recipe_computes_its_score_and_allocation_like_the_compiled_trees():
+    import numpy as np
+
+    from primitives.compile import compile_tree
+    from primitives.recipe import Recipe
+
+    recipe = Recipe.parse(RECIPE)
+    stats = {name: torch.rand(7, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+             for i, name in enumerate(("depth", "outl", "sstd"))}
+    want = compile_tree(recipe.alloc.canonical_tree, like="depth", dtype=torch.float64)(stats)
+    for fmt in ("python", "numpy"):
+        module = types.ModuleType("exported_recipe")
+        exec(compile(export(recipe, fmt), "<exported>", "exec"), module.__dict__)  # noqa: S102 - our own source
+        args = {k: (v if fmt == "python" else v.numpy()) for k, v in stats.items()}
+        assert np.allclose(np.asarray(module.allocation(**args)), want.numpy(), rtol=1e-12)
+        ops = _operands()
+        scores = module.metric(**{k: (ops[k] if fmt == "python" else ops[k].numpy()) for k in ("W", "X")})
+        assert np.allclose(np.asarray(scores), compile_metric(recipe.score)(ops).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_exports_a_recipes_parts(fmt):
+    from primitives.recipe import Recipe
+
+    text = export(Recipe.parse(RECIPE), fmt)
+    assert "post" in text and ("outl" in text or r"\mathrm{outl}" in text)
+    assert export(Recipe.parse("recipe(score=wanda)"), fmt) == export(builtin("wanda"), fmt)  # bare: the metric's

@@ -40,3 +40,4 @@ def registry(registry_url: str) -> Iterator[Registry]:
 def parse() -> Callable[[str], Metric]:
     """Metric.parse, for brevity."""
     return Metric.parse
+

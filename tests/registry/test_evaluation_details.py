@@ -6,6 +6,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+from registry_schema import schema_at
 from registry import Registry
 
 SETTINGS = {"task": "llm-prune", "model": "tiny", "sparsity": 0.5, "granularity": "row"}
@@ -24,9 +25,9 @@ def test_a_registry_without_details_is_upgraded_and_keeps_its_rows(tmp_path: Pat
     path = tmp_path / "old.db"
     with Registry.open(path) as reg:
         reg.record_evaluation(parse("abs(W)"), SETTINGS, 10.0, True)
-    with sqlite3.connect(path) as db:  # the schema as revision 0002 (the claims table) left it
-        db.execute("ALTER TABLE evaluations DROP COLUMN details")
-        db.execute("UPDATE metricforge_version SET version_num = '0002'")
+    schema_at(path, "0002")  # the schema as revision 0002 (the claims table) left it
+    with sqlite3.connect(path) as db:
+        assert "details" not in [c[1] for c in db.execute("PRAGMA table_info(evaluations)")]
     with Registry.open(path) as reg:
         (row,) = reg.evaluations()
         assert (row.score, row.details) == (10.0, {})

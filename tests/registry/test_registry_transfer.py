@@ -79,7 +79,8 @@ def test_one_bad_entry_rejects_the_file_and_nothing_is_written(registry, section
     dump = registry.export_all()
     bad = copy.deepcopy(dump)
     bad["metrics"].append({**bad["metrics"][0], "id": 99, "hash": Metric.parse("sqrt(X)").hash,
-                           "text": "sqrt(X)", "canonical": "sqrt(X)", "name": None})  # a new row that must not land
+                           "score_hash": Metric.parse("sqrt(X)").hash, "text": "sqrt(X)", "canonical": "sqrt(X)",
+                           "name": None})  # a new row that must not land
     bad[section][index][field] = value
     with pytest.raises(ImportFileError, match=rf"{section}\[{index}\]: .*{reason}"):
         registry.import_json(json.dumps(bad))

@@ -1,11 +1,15 @@
-"""Pruning recipes: what happens around a score metric, as small composable steps.
+"""Pruning recipes on an llm-prune model: what happens around a score metric, as small composable steps.
 
-A recipe is a score metric (which weights to drop inside a comparison group), a layer allocation
-(per-layer sparsities from per-layer statistics, their size-weighted mean exactly the target) and
-a post-mask step (refine the masks or update the kept weights from calibration statistics).
+A recipe (``primitives.recipe.Recipe``: its text form, canonical form and hash) is a score metric
+(which weights to drop inside a comparison group), a layer allocation (per-unit sparsities from a
+formula over per-unit statistics, their size-weighted mean exactly the target) and a post-mask step
+(refine the masks or update the kept weights from calibration statistics).
 
-  allocation  uniform and OWL's outlier-weighted layerwise sparsity (``owl``)
+  allocation  the statistics of each unit (depth, layer kind, outlier ratio, score moments), the
+              allocation formula on them, and the spread of its values into sparsities
+  owl         OWL's outlier ratio and the spread of per-unit values over [S - lambda, S + lambda]
   dsnot       DSnoT's training-free prune-and-grow swaps inside each row
+  ls          least-squares update of each row's kept weights from H = X^T X ("ls")
   moments     per-layer input moments (mean, variance, optionally X^T X) over calibration tokens
-  recipe      ``Recipe`` and ``prune_with_recipe``: scores, allocation, masks, post-mask step
+  recipe      ``prune_with_recipe`` and ``apply_recipe``: scores, allocation, masks, post-mask step
 """

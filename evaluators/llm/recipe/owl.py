@@ -48,7 +48,9 @@ def spread_allocation(values: Sequence[float], sizes: Sequence[int], target: flo
 
 def owl_allocation(unit_scores: Sequence[Sequence[Any]], target: float, m: float = DEFAULT_M,
                    lam: float = DEFAULT_LAMBDA) -> list[float]:
-    """OWL's sparsity of each unit (a list of its layers' score tensors), size-weighted mean ``target``."""
+    """OWL's sparsity of each unit (a list of its layers' score tensors), size-weighted mean ``target``
+    (recipes reach it as the allocation formula ``outl``, ``allocation.allocate``; this direct form
+    is its reference in the tests)."""
     ratios = [outlier_ratio(scores, m) for scores in unit_scores]
     sizes = [sum(int(s.numel()) for s in scores) for scores in unit_scores]
     return spread_allocation(ratios, sizes, target, lam)

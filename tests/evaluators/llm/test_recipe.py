@@ -1,12 +1,16 @@
-"""Recipe steps: OWL's layer allocation, DSnoT's swaps, and whole recipes on a tiny Llama."""
+"""Recipe steps: allocation formulas (OWL among them), DSnoT's swaps, LS and OBS, whole recipes on a tiny Llama."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from evaluators.llm.recipe.dsnot import dsnot_refine, refines
+from evaluators.granularity import parse_structure
+from evaluators.llm.prune import layer_scores
+from evaluators.llm.recipe.allocation import allocate, unit_statistics
 from evaluators.llm.recipe.owl import outlier_ratio, owl_allocation, spread_allocation
-from evaluators.llm.recipe.recipe import Recipe, prune_with_recipe
+from evaluators.llm.recipe.recipe import StepOptions, prune_with_recipe
+from primitives.recipe import Recipe
 
 
 def test_outlier_ratio_counts_scores_above_m_times_the_mean():
@@ -90,29 +94,92 @@ def tiny_llama():
     return model, layers, blocks, layers_by_block(layers), ops, lambda: capture_block_inputs(model, blocks, windows)
 
 
-@pytest.mark.parametrize("recipe", [Recipe(), Recipe(allocation="owl", owl_unit="layer", owl_lambda=0.1),
-                                    Recipe(post="dsnot", dsnot_threshold=0.0), Recipe(post="obs")])
-def test_recipes_prune_the_tiny_llama_to_the_target(tiny_llama, recipe: Recipe):
-    from primitives.builtins import builtin
-    from primitives.compile import compile_metric
+RECIPES = ["recipe(score=wanda)", "recipe(score=wanda, alloc=owl, unit=layer)", "recipe(score=wanda, post=dsnot)",
+           "recipe(score=wanda, post=obs)", "recipe(score=wanda, post=ls)",
+           "recipe(score=wanda, alloc=mul(sub(1, depth), add(attn, 1)), unit=layer)"]
 
+
+@pytest.mark.parametrize("text", RECIPES)
+def test_recipes_prune_the_tiny_llama_to_the_target(tiny_llama, text: str):
     model, layers, blocks, block_layers, ops, inputs = tiny_llama
+    recipe = Recipe.parse(text)
     dense = {layer.name: layer.weight.clone() for layer in layers}
-    pruned, total = prune_with_recipe(compile_metric(builtin("wanda")), recipe, blocks, block_layers, ops, inputs,
-                                      0.6, "row")
+    pruned, total = prune_with_recipe(recipe, blocks, block_layers, ops, inputs, 0.6, "row",
+                                      StepOptions(lam=0.1, dsnot_threshold=0.0))
     assert pruned / total == pytest.approx(0.6, abs=0.02)
     zeros = {layer.name: float((layer.weight == 0).float().mean()) for layer in layers}
-    if recipe.allocation == "owl":
+    if recipe.alloc is not None:
         assert max(zeros.values()) - min(zeros.values()) > 0.05
     else:
         assert all(z == pytest.approx(0.6, abs=0.02) for z in zeros.values())
     kept_same = all(torch.equal(layer.weight[layer.weight != 0], dense[layer.name][layer.weight != 0])
                     for layer in layers)
-    assert kept_same == (recipe.post != "obs")  # only the OBS step changes kept weights
+    assert kept_same == (recipe.post not in ("obs", "ls"))  # only OBS and LS change kept weights
 
 
-def test_recipe_refuses_unknown_steps():
-    with pytest.raises(ValueError, match="allocation"):
-        Recipe(allocation="random")
-    with pytest.raises(ValueError, match="post-mask"):
-        Recipe(post="magic")
+def test_owl_is_the_allocation_formula_outl_with_the_same_sparsities(tiny_llama):
+    from primitives.builtins import builtin
+    from primitives.compile import compile_metric
+
+    _, layers, _, block_layers, ops, _ = tiny_llama
+    wanda = compile_metric(builtin("wanda"))
+    structure = parse_structure("row")
+    for unit in ("block", "layer"):
+        units = block_layers if unit == "block" else [[layer] for layer in layers]
+        scores = [[layer_scores(wanda, layer, ops[layer.name], structure) for layer in u] for u in units]
+        expected = owl_allocation(scores, 0.6, m=5.0, lam=0.08)
+        for text in (f"recipe(score=wanda, alloc=owl, unit={unit})", f"recipe(score=magnitude, alloc=outl, unit={unit})"):
+            recipe = Recipe.parse(text)
+            got = allocate(recipe, compile_metric(recipe.score), block_layers, ops, 0.6, structure)
+            assert [got[layer.name] for u in units for layer in u] == [s for u, s in zip(units, expected) for _ in u]
+
+
+def test_allocation_statistics_follow_their_definitions(tiny_llama):
+    from primitives.builtins import builtin
+    from primitives.compile import compile_metric
+
+    _, layers, _, block_layers, ops, _ = tiny_llama
+    fn = compile_metric(builtin("magnitude"))
+    units = [[layer] for layer in layers]
+    stats = unit_statistics(units, ("depth", "attn", "smean", "sstd"), fn, ops, parse_structure("row"))
+    assert stats["depth"].tolist() == [float(layer.block) for layer in layers]  # two blocks: 0 and 1
+    assert stats["attn"].tolist() == [1.0 if "self_attn" in layer.name else 0.0 for layer in layers]
+    first = layers[0].weight.abs().double()
+    assert float(stats["smean"][0]) == pytest.approx(float(first.mean()))
+    assert float(stats["sstd"][0]) == pytest.approx(float(first.std(unbiased=False)))
+    block = unit_statistics(block_layers, ("attn",), fn, ops, parse_structure("row"))["attn"]
+    attn_share = sum(l.weight.numel() for l in block_layers[0] if "self_attn" in l.name) / \
+        sum(l.weight.numel() for l in block_layers[0])
+    assert float(block[0]) == pytest.approx(attn_share)
+
+
+def test_an_allocation_keeps_more_weights_where_its_value_is_higher_and_the_mean_exact(tiny_llama):
+    from primitives.compile import compile_metric
+
+    _, layers, _, block_layers, ops, _ = tiny_llama
+    recipe = Recipe.parse("recipe(score=wanda, alloc=depth, unit=layer)")
+    got = allocate(recipe, compile_metric(recipe.score), block_layers, ops, 0.5, parse_structure("row"))
+    first, second = [got[l.name] for l in block_layers[0]], [got[l.name] for l in block_layers[1]]
+    assert max(second) < min(first)  # the deeper block has the higher value: it keeps more
+    sizes = {l.name: l.weight.numel() for l in layers}
+    assert sum(got[n] * sizes[n] for n in got) / sum(sizes.values()) == pytest.approx(0.5, abs=1e-12)
+    assert all(0.42 - 1e-12 <= s <= 0.58 + 1e-12 for s in got.values())
+
+
+def test_an_allocation_with_non_finite_values_fails_with_a_score_error(tiny_llama):
+    from evaluators.base import ScoreError
+    from primitives.compile import compile_metric
+
+    _, _, _, block_layers, ops, _ = tiny_llama
+    recipe = Recipe.parse("recipe(score=wanda, alloc=sqr(sqr(sqr(sqr(exp(add(depth, 80)))))))")  # inf in float64
+    with pytest.raises(ScoreError, match="non-finite"):
+        allocate(recipe, compile_metric(recipe.score), block_layers, ops, 0.5, parse_structure("row"))
+
+
+def test_a_recipe_refuses_a_global_group(tiny_llama):
+    from evaluators.base import ScoreError
+
+    _, _, blocks, block_layers, ops, inputs = tiny_llama
+    with pytest.raises(ScoreError, match="layer by layer"):
+        prune_with_recipe(Recipe.parse("recipe(score=wanda, post=ls)"), blocks, block_layers, ops, inputs, 0.5,
+                          "global")

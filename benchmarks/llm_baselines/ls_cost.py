@@ -1,0 +1,102 @@
+"""Cost of the "ls" post-mask step against SparseGPT's OBS update, on one SmolLM2-135M layer.
+
+    .venv/bin/python benchmarks/llm_baselines/ls_cost.py --repeats 3 --threads 1   # -> ls_cost.json, ls_cost.md
+
+The layers are block 0's up_proj (1536 x 576) and down_proj (576 x 1536), the model's largest
+decoder linears; H = 2 X^T X / n from the task's calibration windows (4 x 256 review tokens), the
+mask Wanda's at each group. Both updates get the same weight, Hessian and mask; the figure is the
+best of ``--repeats`` runs of each, interleaved, on ``--threads`` torch threads (one by default: on
+a shared machine several threads spin while they wait, and both wall and CPU seconds swing): wall
+seconds and the process's CPU seconds. The output error ||(W - W') X||_F relative to the dense output is given for both.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+CASES = (("mlp.up_proj", "row", 0.5), ("mlp.down_proj", "row", 0.3), ("mlp.down_proj", "row", 0.5), ("mlp.down_proj", "row", 0.7),
+         ("mlp.down_proj", "2:4", 0.5))
+
+
+def main() -> None:
+    """Time ls_update and obs_update on each case; write ls_cost.json and ls_cost.md."""
+    import torch
+
+    from evaluators.granularity import parse_structure
+    from evaluators.llm.prune import layer_mask, layer_scores
+    from evaluators.llm.recipe.ls import ls_update
+    from evaluators.llm.recipe.moments import gathering
+    from evaluators.llm.sparsegpt import obs_update
+    from evaluators.llm.blocks import run_block
+    from evaluators.llm.task import LLMPruneTask
+    from primitives.builtins import builtin
+    from primitives.compile import compile_metric
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared machine)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    task = LLMPruneTask(calib_windows=4, calib_length=256, eval_tokens=256, eval_length=256, dtype="float32",
+                        device="cpu")
+    st = task.state
+    layers = {layer.name.split(".", 3)[-1]: layer for layer in st.block_layers[0]}
+    hiddens, kwargs_list = st.inputs()
+    with gathering(st.block_layers[0], gram=True) as moments:
+        run_block(st.blocks[0], hiddens, kwargs_list)
+    ops = st.operands_for(("W", "X"))
+    wanda = compile_metric(builtin("wanda"))
+    rows = []
+    for name, group, sparsity in CASES:
+        layer = layers[name]
+        structure = parse_structure(group)
+        keep = layer_mask(layer_scores(wanda, layer, ops[layer.name], structure), layer, sparsity, structure)
+        h = moments[layer.name].hessian()
+        x_norm = float((layer.weight.float() @ moments[layer.name].xtx @ layer.weight.float().t()).trace()) ** 0.5
+        times: dict[str, list[float]] = {"ls": [], "obs": []}
+        cpu: dict[str, list[float]] = {"ls": [], "obs": []}
+        errors = {}
+        for _ in range(args.repeats):
+            for step, update in (("ls", ls_update), ("obs", obs_update)):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                new = update(layer.weight, h, keep)
+                times[step].append(time.perf_counter() - start)
+                cpu[step].append(time.process_time() - start_cpu)
+                delta = layer.weight.float() - new
+                errors[step] = float((delta @ moments[layer.name].xtx @ delta.t()).trace()) ** 0.5 / x_norm
+        masked = layer.weight.float() * keep
+        delta = layer.weight.float() - masked
+        errors["mask only"] = float((delta @ moments[layer.name].xtx @ delta.t()).trace()) ** 0.5 / x_norm
+        rows.append({"layer": name, "shape": list(layer.shape), "group": group, "sparsity": sparsity,
+                     "ls_s": min(times["ls"]), "obs_s": min(times["obs"]),
+                     "ls_cpu_s": min(cpu["ls"]), "obs_cpu_s": min(cpu["obs"]),
+                     "rel_output_error": errors})
+        print(json.dumps(rows[-1]), flush=True)
+    load = os.getloadavg()[0]
+    env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "repeats": args.repeats,
+           "load_1min_at_end": round(load, 2)}
+    (HERE / "ls_cost.json").write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
+    lines = ["# Cost of the ls post-mask step against SparseGPT's OBS update (one SmolLM2-135M layer)", "",
+             f"CPU, {env['threads']} torch thread(s), torch {env['torch']}, best of {args.repeats} (wall s, and "
+             f"CPU s of the process); load average {env['load_1min_at_end']} at the end (a shared machine). H from "
+             "4 x 256 calibration tokens, Wanda's mask. Output error: ||(W - W') X||_F / ||W X||_F.", "",
+             "| layer | shape | group | sparsity | ls wall | obs wall | ls CPU | obs CPU | error: mask only | ls | obs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        e = r["rel_output_error"]
+        lines.append(f"| {r['layer']} | {r['shape'][0]} x {r['shape'][1]} | {r['group']} | {r['sparsity']} | "
+                     f"{r['ls_s']:.2f} | {r['obs_s']:.2f} | {r['ls_cpu_s']:.2f} | {r['obs_cpu_s']:.2f} | "
+                     f"{e['mask only']:.4f} | "
+                     f"{e['ls']:.4f} | {e['obs']:.4f} |")
+    (HERE / "ls_cost.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
