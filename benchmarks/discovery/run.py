@@ -13,7 +13,8 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
      (python-docs:reference, 4,096 tokens), at 50%, 60%, 70% per row and 2:4 (60% and 70% for recipes).
-Every score is a registry evaluation (work/registry.db), so reruns reuse them. results.md is
+Every score is a registry evaluation (work/registry.db for the formula searches, work/recipes.db for
+the recipe search), so reruns reuse them. results.md is
 written from the two validation.json files.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ WORK = HERE / "work"
 SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml"}
 BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
              "allocation": ("owl_wanda", "dsnot_wanda")}
+REGISTRY = {"robust": "registry.db", "single": "registry.db", "allocation": "recipes.db"}  # under work/
 LEVELS = {"robust": "0.5,0.6,0.7,2:4", "single": "0.5,0.6,0.7,2:4", "allocation": "0.6,0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
@@ -69,13 +71,12 @@ def environment() -> dict:
 
 def searches(top: int) -> None:
     """Both searches, then their held-out validations (each resumes from the run folder and registry)."""
-    registry = ["-r", str(WORK / "registry.db")]
     for name, config in SEARCHES.items():
         run([*metricforge(), "search", "--config", str(config), "--run", name, "--runs-dir", str(WORK / "runs"),
-             *registry])
+             "-r", str(WORK / REGISTRY[name])])
     for name in SEARCHES:
         run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[name],
-             "--levels", LEVELS[name], *HELD_OUT, *registry])
+             "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
 
 
 def report() -> None:
