@@ -148,7 +148,7 @@ def validate(task: Task, metrics: Sequence[Entry], plan: HeldOutPlan, store: Eva
     from evaluators.base import score_entry
     from registry import settings_key
 
-    chosen = list({m.hash: m for m in [baseline, *metrics]}.values())
+    chosen = list({m.hash: m for m in reversed([baseline, *metrics])}.values())[::-1]  # first of a hash kept (named)
     result = Validation(task.direction, baseline.hash, {m.hash: m.name or m.canonical for m in chosen})
     held = list(task.held_out(plan))
     total, done = len(held) * len(chosen), 0
