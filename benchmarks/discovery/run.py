@@ -12,7 +12,7 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
-     (python-docs:reference, 4,096 tokens), at 50% per row and 2:4 (70% per row for the recipes).
+     (python-docs:reference, 4,096 tokens), at 50% and 70% per row and 2:4 (60% and 70% per row for the recipes).
 Every score is a registry evaluation (work/registry.db for the formula searches, work/recipes.db for
 the recipe search), so reruns reuse them. results.md is
 written from the two validation.json files.
@@ -35,7 +35,7 @@ SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "all
 BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
              "allocation": ("owl_wanda", "dsnot_wanda")}
 REGISTRY = {"robust": "registry.db", "single": "registry.db", "allocation": "recipes.db"}  # under work/
-LEVELS = {"robust": "0.5,2:4", "single": "0.5,2:4", "allocation": "0.7"}
+LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 
@@ -75,7 +75,8 @@ def searches(top: int) -> None:
         run([*metricforge(), "search", "--config", str(config), "--run", name, "--runs-dir", str(WORK / "runs"),
              "-r", str(WORK / REGISTRY[name])])
     for name in SEARCHES:
-        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[name],
+        count = "1" if name == "allocation" else str(top)  # its best allocations are equivalent formulas
+        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", count, *BASELINES[name],
              "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
 
 
@@ -94,10 +95,14 @@ def report() -> None:
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         summary = json.loads((WORK / "runs" / name / "results" / "summary.json").read_text(encoding="utf-8"))
+        settings = json.loads((WORK / "runs" / name / "config.json").read_text(encoding="utf-8")).get("settings", {})
         head, rows = data["table"]["columns"], data["table"]["rows"]
         lines += [f"## Search `{name}` ({config.name}), then held-out validation", "",
                   f"Search: {summary['counters'].get('evaluated', '?')} evaluated over {summary['generation']} "
-                  f"generations; settings key {summary['settings_key']}.", "",
+                  f"generations; settings key {summary['settings_key']}; dtype {settings.get('dtype')} on "
+                  f"{settings.get('device')}; calibration {settings.get('calib_source')} x "
+                  f"{settings.get('calib_draws', 1)} draw(s); search evaluation {settings.get('eval_source')}, "
+                  f"{settings.get('eval_tokens')} tokens; seed 0.", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         lines.append("")
@@ -108,7 +113,7 @@ def report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--top", type=int, default=3, help="hall-of-fame entries validated per search")
+    parser.add_argument("--top", type=int, default=3, help="hall-of-fame entries validated per formula search")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
