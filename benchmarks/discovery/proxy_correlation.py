@@ -6,14 +6,16 @@
 Candidates: the built-in metrics, formulas evolved by earlier searches, and ``--n`` random trees from
 the search's own generator (ramped half-and-half with the limits of configs/llm-search-random.toml)
 with a fixed seed; one candidate per ranking class, so no mask is counted twice. Each is scored at
-the task's sparsity and group twice: by the reconstruction proxy (fitness "reconstruction": each
-layer's relative output error on the calibration tokens, no evaluation pass) and by perplexity on the
-task's evaluation text. Two independent tasks (each its own prepared model, operands shared through
-the disk cache) so neither reuses the other's masks and both timings include scoring and masking.
-One JSON line per candidate goes to the results file as soon as it is scored; a rerun skips the
-candidates already there (same settings). At the end: Spearman rank correlation over the candidates
-whose perplexity is finite, seconds per candidate of each fitness, written next to the results file
-as .json and .md with the command, settings (dtype as the task resolved it) and hardware.
+the task's sparsity and group three ways on one prepared model: the sampled proxy (``--rows`` seeded
+output rows per layer, scored and masked without pruning the model), the full proxy (every layer
+pruned, each layer's relative output error on the calibration tokens) and perplexity on the task's
+evaluation text, which reuses the full proxy's masks (the screening memo), so a candidate's full
+fitness cost is the full proxy's scoring and masking plus the evaluation. One JSON line per
+candidate goes to the results file as soon as it is scored; a rerun skips the candidates already
+there (same settings). At the end: Spearman rank correlations over the candidates whose perplexity
+is finite, seconds per candidate of each fitness, and what a proxy screen would keep, written next
+to the results file as .json and .md with the command, settings (dtype as the task resolved it)
+and hardware.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--eval-tokens", type=int, default=2048)
     p.add_argument("--sparsity", type=float, default=0.5)
     p.add_argument("--group", default="row")
+    p.add_argument("--rows", type=int, default=64, help="output rows per layer of the sampled proxy")
     p.add_argument("--generator", type=Path, default=ROOT / "configs" / "llm-search-random.toml",
                    help="search config whose tree limits the random formulas use")
     p.add_argument("--results", type=Path, default=HERE / "results" / "proxy_correlation.jsonl")
@@ -98,7 +101,8 @@ def candidates(operands: tuple[str, ...], n: int, seed: int, generator: Path) ->
 
 def fitness_row(fit: Any) -> dict[str, Any]:
     """The recorded part of one Fitness."""
-    keep = ("sparsity", "prune_s", "eval_s", "gram_s", "proxy_s", "reconstruction_geomean", "reconstruction_by_role")
+    keep = ("sparsity", "prune_s", "eval_s", "gram_s", "proxy_s", "proxy_rows", "reconstruction_geomean",
+            "reconstruction_by_role")
     return {"value": fit.value if fit.ok and math.isfinite(fit.value) else None, "ok": fit.ok, "reason": fit.reason,
             "wall_s": fit.wall_s, **{k: fit.details[k] for k in keep if k in fit.details}}
 
@@ -111,23 +115,22 @@ def done_hashes(path: Path, key: str) -> set[str]:
     return {r["hash"] for r in rows if r.get("settings_key") == key}
 
 
-def setup(ppl_task: Any, proxy_task: Any) -> dict[str, float]:
-    """Prepare both tasks and compute (or read) every operand and the Gram matrices, so no candidate's
-    time holds a one-time cost; seconds of each step."""
+def setup(ppl_task: Any, rows: int) -> tuple[dict[str, float], Any, Any]:
+    """Prepare the task and compute (or read) every operand and the Gram matrices, so no candidate's
+    time holds a one-time cost; (seconds of each step, full proxy task, sampled proxy task), both
+    variants sharing the prepared model."""
     times = {}
-    for name, step in (("perplexity task: model and windows", ppl_task.prepare),
-                       ("proxy task: model and windows", proxy_task.prepare),
+    for name, step in (("model and windows", ppl_task.prepare),
                        ("operands W, X, Xs, Y, Hd, G", lambda: ppl_task.state.operands),
-                       ("proxy task's operands (disk cache)", lambda: proxy_task.state.operands),
-                       ("Gram matrices X^T X", lambda: proxy_task.state.reconstruction())):
+                       ("Gram matrices X^T X", lambda: ppl_task.state.reconstruction())):
         start = time.perf_counter()
         step()
         times[name] = time.perf_counter() - start
         print(f"{name}: {times[name]:.1f} s", flush=True)
-    return times
+    return times, ppl_task.variant(fitness="reconstruction"), ppl_task.variant(fitness="reconstruction", proxy_rows=rows)
 
 
-def score_all(args: argparse.Namespace, ppl_task: Any, proxy_task: Any, key: str) -> None:
+def score_all(args: argparse.Namespace, ppl_task: Any, full: Any, sampled: Any, key: str) -> None:
     """Score every candidate not yet in the results file, appending one line each."""
     todo = candidates(ppl_task.operands, args.n, args.seed, args.generator)
     done = done_hashes(args.results, key)
@@ -136,16 +139,19 @@ def score_all(args: argparse.Namespace, ppl_task: Any, proxy_task: Any, key: str
     for i, (label, metric) in enumerate(todo, 1):
         if metric.hash in done:
             continue
-        proxy = proxy_task.score(metric)
+        quick = sampled.score(metric)
+        proxy = full.score(metric)  # prunes; keeps the masks for the perplexity below
         ppl = ppl_task.score(metric)
         row = {"settings_key": key, "label": label, "formula": metric.text, "canonical": metric.canonical,
-               "hash": metric.hash, "proxy": fitness_row(proxy), "perplexity": fitness_row(ppl)}
+               "hash": metric.hash, "rows": args.rows, "sampled": fitness_row(quick), "proxy": fitness_row(proxy),
+               "perplexity": fitness_row(ppl)}
         with args.results.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        print(f"[{i}/{len(todo)}] {label}: proxy {row['proxy']['value']} ({proxy.wall_s:.1f} s), perplexity "
-              f"{row['perplexity']['value']} ({ppl.wall_s:.1f} s)  {metric.text}", flush=True)
+        print(f"[{i}/{len(todo)}] {label}: sampled {row['sampled']['value']} ({quick.wall_s:.1f} s), proxy "
+              f"{row['proxy']['value']} ({proxy.wall_s:.1f} s), perplexity {row['perplexity']['value']} "
+              f"({ppl.wall_s:.1f} s)  {metric.text}", flush=True)
 
 
 def spearman(x: list[float], y: list[float]) -> float:
@@ -167,28 +173,44 @@ def screen_recall(proxy: list[float], ppl: list[float], eta: float = 3.0, top: i
     return sum(i in keep for i in best) / max(len(best), 1)
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Correlations over candidates with finite perplexity and proxy, and seconds per candidate."""
-    both = [r for r in rows if r["perplexity"]["value"] is not None and r["proxy"]["value"] is not None]
-    proxy = [r["proxy"]["value"] for r in both]
+def full_cost(row: dict[str, Any]) -> float:
+    """Seconds of one full-fitness candidate: scoring and masking (timed in the full proxy's pruning)
+    plus the evaluation pass (the perplexity reused those masks)."""
+    return row["proxy"]["prune_s"] + row["perplexity"]["eval_s"]
+
+
+def summarise(rows: list[dict[str, Any]], eta: float = 3.0) -> dict[str, Any]:
+    """Correlations over candidates with finite perplexity and proxies, seconds per candidate, and the
+    candidates per hour of a proxy screen keeping the best 1/eta for a full evaluation."""
+    both = [r for r in rows if r["perplexity"]["value"] is not None and r["proxy"]["value"] is not None
+            and r["sampled"]["value"] is not None]
     ppl = [r["perplexity"]["value"] for r in both]
-    geo = [r["proxy"].get("reconstruction_geomean", math.nan) for r in both]
     named = [r for r in both if not r["label"].startswith("random")]
-    out: dict[str, Any] = {
-        "candidates": len(rows), "finite": len(both),
-        "failed_perplexity": sum(r["perplexity"]["value"] is None for r in rows),
-        "spearman": spearman(proxy, ppl) if len(both) > 2 else None,
-        "spearman_geomean": spearman(geo, ppl) if len(both) > 2 else None,
-        "spearman_named": spearman([r["proxy"]["value"] for r in named], [r["perplexity"]["value"] for r in named])
-        if len(named) > 2 else None,
-        "screen_recall_top10_eta3": screen_recall(proxy, ppl) if both else None,
-    }
-    for name in ("proxy", "perplexity"):  # scored candidates (failures stop before the evaluation)
-        walls = [r[name]["wall_s"] for r in both]
+    out: dict[str, Any] = {"candidates": len(rows), "finite": len(both),
+                           "failed_perplexity": sum(r["perplexity"]["value"] is None for r in rows)}
+    for name in ("sampled", "proxy"):
+        values = [r[name]["value"] for r in both]
+        out[f"spearman_{name}"] = spearman(values, ppl) if len(both) > 2 else None
+        out[f"spearman_{name}_geomean"] = (spearman([r[name]["reconstruction_geomean"] for r in both], ppl)
+                                           if len(both) > 2 else None)
+        out[f"spearman_{name}_named"] = (spearman([r[name]["value"] for r in named], [r["perplexity"]["value"] for r in named])
+                                         if len(named) > 2 else None)
+        out[f"screen_recall_{name}"] = screen_recall(values, ppl, eta) if both else None
+        out[f"best_kept_{name}"] = screen_recall(values, ppl, eta, top=1) if both else None
+    out["spearman_sampled_vs_proxy"] = spearman([r["sampled"]["value"] for r in both],
+                                                [r["proxy"]["value"] for r in both]) if len(both) > 2 else None
+    costs = {"sampled": [r["sampled"]["wall_s"] for r in both], "proxy": [r["proxy"]["wall_s"] for r in both],
+             "full": [full_cost(r) for r in both]}
+    for name, walls in costs.items():
         out[f"{name}_s_median"] = statistics.median(walls) if walls else None
         out[f"{name}_s_mean"] = statistics.mean(walls) if walls else None
-    if out["proxy_s_median"]:
-        out["speedup_median"] = out["perplexity_s_median"] / out["proxy_s_median"]
+    if both:
+        screened = out["sampled_s_mean"] + out["full_s_mean"] / eta
+        out["eta"] = eta
+        out["candidates_per_hour_full"] = 3600 / out["full_s_mean"]
+        out["candidates_per_hour_screened"] = 3600 / screened
+        out["screen_speedup"] = out["full_s_mean"] / screened
+        out["sampled_speedup_median"] = out["full_s_median"] / out["sampled_s_median"]
     return out
 
 
@@ -207,23 +229,32 @@ def markdown(report: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"Random formulas: seed {report['formula_seed']}, limits of {report['generator']}.", "",
         f"Candidates: {r['candidates']} ({r['finite']} with finite perplexity and proxy, "
         f"{r['failed_perplexity']} failed).", "",
-        "| measure | value |", "|---|---|",
-        f"| Spearman(proxy, perplexity), mean over layers | {fmt(r['spearman'])} |",
-        f"| Spearman, geometric mean over layers | {fmt(r['spearman_geomean'])} |",
-        f"| Spearman over the named metrics only | {fmt(r['spearman_named'])} |",
-        f"| perplexity's best 10 kept by a proxy screen keeping the best third | {fmt(r['screen_recall_top10_eta3'], '.0%')} |",
-        f"| proxy seconds per candidate (median / mean) | {fmt(r['proxy_s_median'], '.2f')} / {fmt(r['proxy_s_mean'], '.2f')} |",
-        f"| perplexity seconds per candidate (median / mean) | {fmt(r['perplexity_s_median'], '.2f')} / "
-        f"{fmt(r['perplexity_s_mean'], '.2f')} |",
-        f"| median speed-up of the proxy | {fmt(r.get('speedup_median'), '.1f')}x |", "",
+        "| measure | sampled proxy | full proxy |", "|---|---|---|",
+        f"| Spearman(proxy, perplexity), mean over layers | {fmt(r['spearman_sampled'])} | {fmt(r['spearman_proxy'])} |",
+        f"| Spearman, geometric mean over layers | {fmt(r['spearman_sampled_geomean'])} | "
+        f"{fmt(r['spearman_proxy_geomean'])} |",
+        f"| Spearman over the named metrics only | {fmt(r['spearman_sampled_named'])} | {fmt(r['spearman_proxy_named'])} |",
+        f"| perplexity's best 10 kept by a screen keeping the best third | {fmt(r['screen_recall_sampled'], '.0%')} | "
+        f"{fmt(r['screen_recall_proxy'], '.0%')} |",
+        f"| perplexity's best candidate kept by that screen | {fmt(r['best_kept_sampled'], '.0%')} | "
+        f"{fmt(r['best_kept_proxy'], '.0%')} |",
+        f"| seconds per candidate (median / mean) | {fmt(r['sampled_s_median'], '.2f')} / {fmt(r['sampled_s_mean'], '.2f')} | "
+        f"{fmt(r['proxy_s_median'], '.2f')} / {fmt(r['proxy_s_mean'], '.2f')} |", "",
+        f"Spearman between the sampled and the full proxy: {fmt(r['spearman_sampled_vs_proxy'])}.", "",
+        f"Full fitness (scoring, masking and the evaluation pass): {fmt(r['full_s_median'], '.2f')} s median, "
+        f"{fmt(r['full_s_mean'], '.2f')} s mean per candidate; the sampled proxy is "
+        f"{fmt(r.get('sampled_speedup_median'), '.0f')}x cheaper (medians). A screen that scores every candidate "
+        f"by the sampled proxy and evaluates the best third fully costs {fmt(r.get('screen_speedup'), '.1f')}x less "
+        f"per candidate: {fmt(r.get('candidates_per_hour_screened'), '.0f')} candidates per hour against "
+        f"{fmt(r.get('candidates_per_hour_full'), '.0f')} (means).", "",
         "Once per prepared model, not in the per-candidate times (this invocation; a rerun reads the disk cache): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in report.get("setup_s", {}).items()) + ".", "",
-        "| metric | formula | proxy | perplexity |", "|---|---|---|---|",
+        "| metric | formula | sampled proxy | full proxy | perplexity |", "|---|---|---|---|---|",
     ]
     for row in rows:
         if not row["label"].startswith("random"):
-            lines.append(f"| {row['label']} | `{row['formula']}` | {fmt(row['proxy']['value'], '.4f')} | "
-                         f"{fmt(row['perplexity']['value'], '.2f')} |")
+            lines.append(f"| {row['label']} | `{row['formula']}` | {fmt(row['sampled']['value'], '.4f')} | "
+                         f"{fmt(row['proxy']['value'], '.4f')} | {fmt(row['perplexity']['value'], '.2f')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -235,14 +266,14 @@ def main() -> None:
 
     options = {"eval_tokens": args.eval_tokens, "sparsity": args.sparsity, "group": args.group}
     ppl_task = LLMPruneTask(**options)
-    proxy_task = LLMPruneTask(**options, fitness="reconstruction")
     settings = ppl_task.settings()
     key = settings_key(settings)
-    setup_s = {} if args.report_only else setup(ppl_task, proxy_task)
+    setup_s: dict[str, float] = {}
     if not args.report_only:
-        score_all(args, ppl_task, proxy_task, key)
+        setup_s, full, sampled = setup(ppl_task, args.rows)
+        score_all(args, ppl_task, full, sampled, key)
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if r["settings_key"] == key]
+    rows = [r for r in rows if r["settings_key"] == key and r.get("rows") == args.rows]
     import torch
 
     report = {"command": " ".join([sys.executable, *sys.argv]), "settings": settings, "settings_key": key,

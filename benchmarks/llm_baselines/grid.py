@@ -52,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--dtype-check", action="store_true",
                    help="only Wanda 2:4 and SparseGPT 2:4 pruned in float32 and in the model's dtype, first draw")
     p.add_argument("--dtype", default="auto")
+    p.add_argument("--only", default="", help="comma-separated methods to keep from the plan (default: all)")
     p.add_argument("--out", type=Path, default=None, help="default: grid-<first source>.jsonl here")
     return p.parse_args()
 
@@ -154,6 +155,9 @@ def main() -> None:
         chosen = {"first": draws[:1], "rest": draws[1:]}
         plan = [(m, g, s, src, d) for rows, which in PHASES for src in sources for d in chosen[which]
                 for m, g, s in rows]
+    if args.only:
+        keep = set(args.only.split(","))
+        plan = [p for p in plan if p[0] in keep]
     todo = [p for p in plan if (p[0], p[1], p[2], p[3], p[4]) not in done]
     print(f"{len(plan) - len(todo)} of {len(plan)} rows done; {len(todo)} to go", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,11 @@ class Structure:
         """True when one ranking spans every layer."""
         return self.scope == "global"
 
+    @property
+    def rows_independent(self) -> bool:
+        """True when each output row's mask depends on that row's scores alone (per-row elements, N:M)."""
+        return self.granularity.kind == "nm" or (self.granularity.kind == "element" and self.scope == "row")
+
     def check_sparsity(self, sparsity: float) -> float:
         """Sparsity as a float in [0, 1); an N:M structure must be asked for at N/M."""
         gran = self.granularity

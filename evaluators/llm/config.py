@@ -53,6 +53,7 @@ class LLMTaskConfig:
     eval_batch: int | None = None  # windows per forward pass; None: 1 on the CPU (fastest there), 8 on a GPU
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
     fitness: str = "perplexity"  # or "reconstruction": layer output error on calibration inputs, no evaluation pass
+    proxy_rows: int = 0  # fitness "reconstruction" of a metric: 0 every row (prunes the model); N: N seeded rows per layer
 
     def __post_init__(self) -> None:
         """Validate; an N:M group fixes the sparsity to N/M; a list of calibration sources becomes "a,b"."""
@@ -76,6 +77,13 @@ class LLMTaskConfig:
             raise ValueError(f"offload must be one of {OFFLOADS}, got {self.offload!r}")
         if self.fitness not in FITNESSES:
             raise ValueError(f"fitness must be one of {FITNESSES}, got {self.fitness!r}")
+        if self.proxy_rows < 0:
+            raise ValueError("proxy_rows must be >= 0 (0: every row)")
+        if self.proxy_rows and self.fitness != "reconstruction":
+            raise ValueError("proxy_rows samples rows of the reconstruction proxy: it needs fitness 'reconstruction'")
+        if self.proxy_rows and (self.mode != "oneshot" or not structure.rows_independent):
+            raise ValueError(f"proxy_rows needs mode 'oneshot' and a group whose rows are masked on their own "
+                             f"(row, N:M), got mode {self.mode!r}, group {self.group!r}")
         for name in ("calib_windows", "calib_draws", "calib_length", "eval_length", "eval_batch"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")

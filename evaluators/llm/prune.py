@@ -42,19 +42,24 @@ def _group_range(scores: Any, structure: Structure) -> tuple[Any, Any]:
 
 def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], group: str | Structure) -> Any:
     """Float32 (out x in) scores of one layer, checked finite and not constant in every group."""
+    return weight_scores(fn, layer.name, layer.weight, ops, group)
+
+
+def weight_scores(fn: ScoreFn, name: str, weight: Any, ops: Mapping[str, Any], group: str | Structure) -> Any:
+    """Float32 scores of an (out x in) weight (a layer's, or some of its rows) with its operands, checked
+    finite and not constant in every group; ``name`` labels the failure."""
     import torch
 
     structure = parse_structure(group)
-    weight = layer.weight
     scores = fn({"W": weight.float(), **ops})
     if not isinstance(scores, torch.Tensor):
-        raise ScoreError(f"{layer.name}: metric returned {type(scores).__name__}, not a tensor")
+        raise ScoreError(f"{name}: metric returned {type(scores).__name__}, not a tensor")
     try:
         scores = torch.broadcast_to(scores.float(), weight.shape)
     except RuntimeError as exc:
-        raise ScoreError(f"{layer.name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
+        raise ScoreError(f"{name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
     low, high = _group_range(scores, structure)
-    check_scores(layer.name, scores, low, high, None if structure.is_global else str(structure))
+    check_scores(name, scores, low, high, None if structure.is_global else str(structure))
     return scores
 
 

@@ -6,14 +6,26 @@ tokens is ||X (W - W')^T||^2 = tr((W - W') H (W - W')^T). Each layer's error is 
 energy of its dense outputs, tr(W H W^T), so wide and narrow layers count alike. The proxy is the
 mean of these relative errors over all prunable layers: 0 for the dense model, lower is better
 (the direction of perplexity). The geometric mean and the mean per layer role go in the details.
+
+Where each output row is masked on its own scores alone (per-row and N:M groups), the error can be
+measured on a seeded sample of rows of every layer (``sampled_errors``): the sampled rows are scored
+and masked exactly as a full pruning would mask them, the model is never touched, and the cost falls
+with the share of rows kept. Formulas with whole-matrix statistics (a z-score over W, a column sum
+over rows) see the sampled rows' statistics instead: a proxy of a proxy, whose agreement with
+perplexity is measured in benchmarks/discovery/proxy_correlation.py.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .layers import PrunableLayer
+
+if TYPE_CHECKING:
+    from evaluators.granularity import Structure
+
+ScoreFn = Callable[[Mapping[str, Any]], Any]
 
 
 def _out_in(layer: PrunableLayer, stored: Any) -> Any:
@@ -36,6 +48,7 @@ class Reconstruction:
         self.layers, self.dense, self.grams = layers, dense, grams
         self.energy = {layer.name: _quadratic(_out_in(layer, dense[layer.name]), grams[layer.name])
                        for layer in layers}
+        self._samples: dict[tuple[int, int], dict[str, tuple[Any, float]]] = {}
 
     def errors(self) -> dict[str, float]:
         """layer -> tr((W - W') H (W - W')^T) / tr(W H W^T) of the layer's weight as it is now."""
@@ -48,6 +61,54 @@ class Reconstruction:
                 error, energy = _quadratic(diff, self.grams[layer.name]), self.energy[layer.name]
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
         return out
+
+
+    def _sample(self, rows: int, seed: int) -> dict[str, tuple[Any, float]]:
+        """layer -> (sorted indices of ``rows`` seeded output rows, dense energy of those rows); every
+        row of a layer with no more than ``rows``. Drawn once per (rows, seed)."""
+        import torch
+
+        if (rows, seed) not in self._samples:
+            sample = {}
+            for index, layer in enumerate(self.layers):
+                out = layer.shape[0]
+                generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
+                chosen = torch.randperm(out, generator=generator)[:rows].sort().values if out > rows else torch.arange(out)
+                weight = _out_in(layer, self.dense[layer.name])[chosen.to(self.dense[layer.name].device)]
+                sample[layer.name] = (chosen, _quadratic(weight, self.grams[layer.name]))
+            self._samples[rows, seed] = sample
+        return self._samples[rows, seed]
+
+    def sampled_errors(self, fn: ScoreFn, operands: Mapping[str, Mapping[str, Any]], sparsity: float,
+                       structure: Structure, rows: int, seed: int) -> dict[str, float]:
+        """layer -> relative reconstruction error of a metric's masks on ``rows`` seeded output rows of
+        each layer, from the dense weights and operands, without pruning the model. Only for structures
+        whose rows are masked independently (``Structure.rows_independent``)."""
+        import torch
+
+        from .prune import weight_scores
+
+        if not structure.rows_independent:
+            raise ValueError(f"group {structure} does not mask rows independently: sample no rows")
+        out = {}
+        with torch.no_grad():
+            for layer in self.layers:
+                chosen, energy = self._sample(rows, seed)[layer.name]
+                full = layer.shape[0]
+                dense = _out_in(layer, self.dense[layer.name])
+                weight = dense[chosen.to(dense.device)].float()
+                ops = {name: _rows_of(value, chosen, full) for name, value in operands.get(layer.name, {}).items()}
+                keep = structure.keep_mask(weight_scores(fn, layer.name, weight, ops, structure), sparsity)
+                error = _quadratic(weight.masked_fill(keep.to(weight.device), 0), self.grams[layer.name])
+                out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
+        return out
+
+
+def _rows_of(value: Any, chosen: Any, out_features: int) -> Any:
+    """The sampled rows of a per-row operand (G: out x in, Y: out x 1); per-column ones (1 x in) as they are."""
+    if value.dim() == 2 and value.shape[0] == out_features and out_features > 1:
+        return value[chosen.to(value.device)]
+    return value
 
 
 def aggregate(errors: Mapping[str, float]) -> float:

@@ -49,7 +49,8 @@ class LLMPruneTask(PreparedTask):
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
         skip = ({"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
                 | (set() if cfg.calib_draws > 1 else {"calib_draws"})  # keys of one-draw settings unchanged
-                | ({"fitness"} if cfg.fitness == "perplexity" else set()))  # the default keeps earlier keys
+                | ({"fitness"} if cfg.fitness == "perplexity" else set())  # the default keeps earlier keys
+                | (set() if cfg.proxy_rows else {"proxy_rows"}))
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -62,9 +63,9 @@ class LLMPruneTask(PreparedTask):
     def variant(self, **changes: Any) -> LLMPruneTask:
         """A task with other sparsity, group, mode, fitness or fewer leading evaluation tokens sharing
         this one's prepared model and operands."""
-        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens", "fitness"}:
-            raise ValueError("a variant may change only sparsity, group, aggregate, mode, eval_tokens and fitness; "
-                             "make a new task otherwise")
+        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens", "fitness", "proxy_rows"}:
+            raise ValueError("a variant may change only sparsity, group, aggregate, mode, eval_tokens, fitness and "
+                             "proxy_rows; make a new task otherwise")
         other = LLMPruneTask(self.config, **changes)
         if "eval_tokens" in changes and not self._leading_subset(other.config):
             raise ValueError("a variant shares evaluation windows only as the first windows of this task's "
@@ -195,6 +196,8 @@ class LLMPruneTask(PreparedTask):
 
         check_operands(metric.operands, self.operands, self.name)
         fn = compile_metric(metric)
+        if self.config.proxy_rows:
+            return self._run_sampled(fn, tuple(metric.operands), start, metric=metric.text)
         key = self.state.screened.key(metric, self.config)
         screened = self.state.screened.get(key)
         if screened is not None:  # scored on fewer windows before: same masks, same leading windows
@@ -317,6 +320,22 @@ class LLMPruneTask(PreparedTask):
         if screened is not None:
             info["reused_windows"] = min(len(screened.nll_sums), windows.shape[0])
         return Fitness(ppl, True, None, wall, info)
+
+    def _run_sampled(self, fn: Any, needs: tuple[str, ...], start: float, **details: Any) -> Fitness:
+        """The reconstruction proxy of a metric on ``proxy_rows`` seeded rows per layer, from the dense
+        weights and operands: nothing is pruned, nothing to restore (``Reconstruction.sampled_errors``)."""
+        from .reconstruction import aggregate, summary
+
+        st, cfg, gram_from = self.state, self.config, time.perf_counter()
+        proxy = st.reconstruction()
+        ops = st.operands_for(needs)
+        ready = time.perf_counter()
+        errors = proxy.sampled_errors(fn, ops, cfg.sparsity, cfg.structure, cfg.proxy_rows, cfg.seed)
+        value = aggregate(errors)
+        info = {**details, "fitness": "reconstruction", "reconstruction": value, **summary(errors),
+                "proxy_rows": cfg.proxy_rows, "sparsity": cfg.sparsity, "gram_s": ready - gram_from,
+                "proxy_s": time.perf_counter() - ready}
+        return Fitness(value, True, None, time.perf_counter() - start, info)
 
     def _run_reconstruction(self, apply: Any, start: float, key: tuple | None = None,
                             screened: Screened | None = None, **details: Any) -> Fitness:

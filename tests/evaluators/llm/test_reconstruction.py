@@ -9,7 +9,7 @@ from evaluators.llm.config import LLMTaskConfig
 from evaluators.llm.corpora import PYTHON_DOCS
 from evaluators.llm.reconstruction import aggregate
 from evaluators.llm.task import LLMPruneTask
-from primitives.builtins import builtin
+from primitives.builtins import BUILTINS, builtin
 
 from .tiny import tiny_model_folder
 
@@ -139,3 +139,33 @@ def test_offloaded_blocks_give_the_same_proxy(task, proxy):
     for name in ("magnitude", "wanda"):
         assert offloaded.score(builtin(name)).value == pytest.approx(proxy.score(builtin(name)).value, rel=1e-5)
     assert intact(offloaded)
+
+
+def test_sampling_every_row_gives_the_full_proxy_without_touching_the_model(task, proxy):
+    everything = max(layer.shape[0] for layer in task.state.layers)
+    sampled = task.variant(fitness="reconstruction", proxy_rows=everything)
+    for name in ("magnitude", "wanda", "ria"):
+        full, rows = proxy.score(builtin(name)), sampled.score(builtin(name))
+        assert rows.ok and rows.value == pytest.approx(full.value, rel=1e-5), name
+        assert rows.details["proxy_rows"] == everything and "prune_s" not in rows.details
+    assert intact(task)
+    assert "proxy_rows" in sampled.settings() and "proxy_rows" not in proxy.settings()
+
+
+def test_sampled_rows_are_seeded_and_rank_metrics_like_the_full_proxy(task, proxy):
+    few = task.variant(fitness="reconstruction", proxy_rows=8)
+    names = ("magnitude", "wanda", "ria", "sparsegpt")
+    assert few.score(builtin("wanda")).value == few.score(builtin("wanda")).value
+    full = [proxy.score(builtin(n)).value for n in names if n in BUILTINS]
+    sampled = [few.score(builtin(n)).value for n in names if n in BUILTINS]
+    assert all(v > 0 for v in sampled)
+    assert sorted(range(len(full)), key=full.__getitem__)[0] == sorted(range(len(sampled)), key=sampled.__getitem__)[0]
+
+
+def test_sampled_rows_refuse_groups_that_mask_rows_together(task):
+    for options in ({"group": "layer"}, {"mode": "sequential"}, {"fitness": "perplexity"}):
+        with pytest.raises(ValueError, match="proxy_rows"):
+            LLMTaskConfig(**{"fitness": "reconstruction", "proxy_rows": 4, **options})
+    with pytest.raises(ValueError, match="proxy_rows must be >= 0"):
+        LLMTaskConfig(fitness="reconstruction", proxy_rows=-1)
+    assert LLMTaskConfig(fitness="reconstruction", proxy_rows=4, group="2:4").proxy_rows == 4
