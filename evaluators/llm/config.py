@@ -23,6 +23,7 @@ def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
     return sources
 OFFLOADS = ("none", "blocks")
 FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
+PROXY_ROWS = 64  # output rows per layer of the proxy rung, where rows are masked on their own
 
 
 @dataclass(frozen=True)

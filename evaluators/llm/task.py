@@ -96,10 +96,15 @@ class LLMPruneTask(PreparedTask):
         return held_out_tasks(self, plan)
 
     def proxy_options(self) -> dict[str, Any]:
-        """The proxy rung of multi-fidelity search: the reconstruction error (no evaluation pass)."""
-        if self.config.fitness != "perplexity":
-            raise ValueError(f"this task's fitness is already {self.config.fitness!r}: it has no cheaper proxy")
-        return {"fitness": "reconstruction"}
+        """The proxy rung of multi-fidelity search: the reconstruction error (no evaluation pass), on
+        PROXY_ROWS seeded rows per layer where rows are masked on their own (per row, N:M; one-shot)."""
+        from .config import PROXY_ROWS
+
+        cfg = self.config
+        if cfg.fitness != "perplexity":
+            raise ValueError(f"this task's fitness is already {cfg.fitness!r}: it has no cheaper proxy")
+        sampled = cfg.structure.rows_independent and cfg.mode == "oneshot"
+        return {"fitness": "reconstruction", **({"proxy_rows": PROXY_ROWS} if sampled else {})}
 
     def evaluation_windows(self) -> Any:
         """The token windows this task evaluates on (the leading ones of a shared state)."""

@@ -109,7 +109,9 @@ def test_gram_matrices_are_cached_on_disk(task, proxy):
 def test_settings_keys_and_budget_options(task, proxy):
     assert "fitness" not in task.settings()  # the default leaves earlier settings keys as they were
     assert proxy.settings() == {**task.settings(), "fitness": "reconstruction"}
-    assert task.proxy_options() == {"fitness": "reconstruction"}
+    assert task.proxy_options() == {"fitness": "reconstruction", "proxy_rows": 64}  # per-row group: sampled rows
+    assert task.variant(group="layer").proxy_options() == {"fitness": "reconstruction"}
+    assert task.variant(group="2:4").proxy_options()["proxy_rows"] == 64
     with pytest.raises(ValueError, match="already 'reconstruction'"):
         proxy.proxy_options()
     with pytest.raises(ValueError, match="no reduced budget"):
