@@ -93,6 +93,30 @@ def dtype_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+CHECKS = [  # (file, title, what differs from the grid)
+    ("fp32-reviews.jsonl", "Reviews calibration with the whole model in float32",
+     "`grid.py --dtype float32 --sources reviews --draws 0 --only wanda,sparsegpt --out fp32-reviews.jsonl`: "
+     "the model loaded, pruned and evaluated in float32 (the grid evaluates in bf16)."),
+    ("reviews-128.jsonl", "Reviews calibration with 128 windows",
+     "`grid.py --sources reviews --calib-windows 128 --draws 0 --only wanda,sparsegpt --out reviews-128.jsonl`: "
+     "128 x 512 calibration tokens instead of 16 x 512."),
+    ("indomain-reviews.jsonl", "Reviews calibration, evaluated on held-out reviews",
+     "`split_reviews.py`, then `grid.py --sources jsonl:work/reviews-calib.jsonl --eval-source "
+     "jsonl:work/reviews-eval.jsonl --draws 0,1,2 --only wanda,sparsegpt --out indomain-reviews.jsonl`: "
+     "calibration on the first 80% of the reviews, perplexity on the first 4,096 tokens of the last 20% "
+     "(no review in both), instead of the Python tutorial."),
+]
+
+
+def check_lines(path: Path, pairs: list[tuple[str, str, float]]) -> list[str]:
+    """One check's table, its sources shown by file name."""
+    rows, _ = load(path)
+    for row in rows:
+        if row["source"].startswith("jsonl:"):
+            row["source"] = f"{Path(row['source'][6:]).name} (eval {Path(row['settings']['eval_source'][6:]).name})"
+    return table(rows, pairs)
+
+
 def cost_lines(cost: dict) -> list[str]:
     """The candidate-cost figure with its phases."""
     lines = [f"Evaluation forward pass alone: median {cost['eval_alone_median_s']:.2f} s over "
@@ -123,6 +147,9 @@ def main() -> None:
     out += ["", "## OWL and DSnoT on top of Wanda", ""] + table(rows, recipes)
     if (HERE / "dtype.jsonl").is_file():
         out += ["", "## SparseGPT pruned in float32 or in the model's dtype", ""] + dtype_lines(load(HERE / "dtype.jsonl")[0])
+    for name, title, what in CHECKS:
+        if (HERE / name).is_file():
+            out += ["", f"## {title}", "", what, ""] + check_lines(HERE / name, pairs)
     cost_path = HERE / "cost.json"
     if cost_path.is_file():
         out += ["", "## Candidate cost", ""] + cost_lines(json.loads(cost_path.read_text()))
