@@ -3,7 +3,7 @@
 X, Xs and Y come from one forward pass over the calibration windows, which also sums each layer's
 input columns (their mean and variance: DSnoT's statistics) and, when asked, its Gram matrix X^T X
 (the reconstruction proxy's, OBS's and LS's). Hd is read off the Gram matrices, so a task that
-needs Hd and the proxy runs one pass; G needs a backward pass per window.
+needs Hd, the proxy and a recipe's weight update runs one pass; G needs a backward pass per window.
 A prune whose metric reads W and X therefore runs one forward pass without X^T X and never the
 gradient pass; later metrics that read G or Hd pay for them on first use. Each kind is stored as its
 own safetensors file under a key of the model, the exact calibration tokens and the settings, so a
@@ -90,7 +90,7 @@ class OperandStore:
 
     def grams(self) -> dict[str, Any]:
         """layer -> X^T X of its calibration inputs in the dense model (float32, in x in; layers reading
-        one input share one tensor), for the reconstruction fitness and Hd: read
+        one input share one tensor), for the reconstruction fitness, Hd and the recipes' updates: read
         from its own cache file, or one forward pass that also keeps X, Xs, Y and the input moments."""
         if GRAM not in self.have():
             if self.path(GRAM).is_file():
