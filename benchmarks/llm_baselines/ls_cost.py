@@ -32,9 +32,7 @@ def main() -> None:
     from evaluators.granularity import parse_structure
     from evaluators.llm.prune import layer_mask, layer_scores
     from evaluators.llm.recipe.ls import ls_update
-    from evaluators.llm.recipe.moments import gathering
     from evaluators.llm.sparsegpt import obs_update
-    from evaluators.llm.blocks import run_block
     from evaluators.llm.task import LLMPruneTask
     from primitives.builtins import builtin
     from primitives.compile import compile_metric
@@ -48,9 +46,7 @@ def main() -> None:
                         device="cpu")
     st = task.state
     layers = {layer.name.split(".", 3)[-1]: layer for layer in st.block_layers[0]}
-    hiddens, kwargs_list = st.inputs()
-    with gathering(st.block_layers[0], gram=True) as moments:
-        run_block(st.blocks[0], hiddens, kwargs_list)
+    inputs = st.store.statistics(grams=True)  # the task's one calibration pass (or its cache)
     ops = st.operands_for(("W", "X"))
     wanda = compile_metric(builtin("wanda"))
     rows = []
@@ -58,8 +54,9 @@ def main() -> None:
         layer = layers[name]
         structure = parse_structure(group)
         keep = layer_mask(layer_scores(wanda, layer, ops[layer.name], structure), layer, sparsity, structure)
-        h = moments[layer.name].hessian()
-        x_norm = float((layer.weight.float() @ moments[layer.name].xtx @ layer.weight.float().t()).trace()) ** 0.5
+        xtx = inputs.grams[layer.name]
+        h = inputs.hessian(layer.name)
+        x_norm = float((layer.weight.float() @ xtx @ layer.weight.float().t()).trace()) ** 0.5
         times: dict[str, list[float]] = {"ls": [], "obs": []}
         cpu: dict[str, list[float]] = {"ls": [], "obs": []}
         errors = {}
@@ -70,10 +67,10 @@ def main() -> None:
                 times[step].append(time.perf_counter() - start)
                 cpu[step].append(time.process_time() - start_cpu)
                 delta = layer.weight.float() - new
-                errors[step] = float((delta @ moments[layer.name].xtx @ delta.t()).trace()) ** 0.5 / x_norm
+                errors[step] = float((delta @ xtx @ delta.t()).trace()) ** 0.5 / x_norm
         masked = layer.weight.float() * keep
         delta = layer.weight.float() - masked
-        errors["mask only"] = float((delta @ moments[layer.name].xtx @ delta.t()).trace()) ** 0.5 / x_norm
+        errors["mask only"] = float((delta @ xtx @ delta.t()).trace()) ** 0.5 / x_norm
         rows.append({"layer": name, "shape": list(layer.shape), "group": group, "sparsity": sparsity,
                      "ls_s": min(times["ls"]), "obs_s": min(times["obs"]),
                      "ls_cpu_s": min(cpu["ls"]), "obs_cpu_s": min(cpu["obs"]),

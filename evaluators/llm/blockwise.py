@@ -9,7 +9,7 @@ architecture-specific head code is written here. Imported only where torch is in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -20,7 +20,7 @@ from evaluators.progress import track
 from .blocks import capture_block_inputs, run_block
 from .layers import PrunableLayer, layers_by_block
 from .offload import BlockOffload, DeviceOperands
-from .stats import LayerStats, collecting
+from .stats import collecting
 
 
 class _Replay(nn.Module):
@@ -94,31 +94,28 @@ def window_nll_sums(offload: BlockOffload, windows: Any, known: Sequence[float] 
     return sums
 
 
-def _block_stats(offload: BlockOffload, layers: list[PrunableLayer], windows: Any, hessian: bool,
-                 take: Callable[[LayerStats], Any], label: str) -> dict[str, Any]:
-    """layer -> ``take(stats)`` of its calibration sums from the dense model, block-major."""
+def calibrate(offload: BlockOffload, layers: list[PrunableLayer], windows: Any, gram: bool
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any], dict[str, int]]:
+    """operands.calibrate block-major, each block's sums taken to CPU memory: layer -> X, Xs, Y; layer ->
+    mean, var of its inputs; layer -> X^T X (with ``gram``); layer -> sequences seen."""
     hiddens, kwargs_list = capture_block_inputs(offload.model, offload.modules, windows)
     by_block = {group[0].block: group for group in layers_by_block(layers)}
-    out: dict[str, Any] = {}
-    for index in track(range(len(offload)), label):
+    ops: dict[str, dict[str, Any]] = {}
+    moments: dict[str, dict[str, Any]] = {}
+    grams: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for index in track(range(len(offload)), "operands" + (", X^T X" if gram else "") + ": blocks"):
         block = offload.fetch(index)
-        with collecting(by_block.get(index, []), hessian) as stats:
+        with collecting(by_block.get(index, []), gram) as stats:
             hiddens = run_block(block, hiddens, kwargs_list)
-        out.update({name: take(s) for name, s in stats.items()})
+        for name, s in stats.items():
+            ops[name] = {k: t.cpu() for k, t in s.operands(hd=False).items()}
+            moments[name] = {k: t.cpu() for k, t in s.moments().items()}
+            counts[name] = s.sequences
+            if s.xtx is not None:
+                grams[name] = s.xtx.cpu()
     offload.release()
-    return out
-
-
-def activation_operands(offload: BlockOffload, layers: list[PrunableLayer], windows: Any,
-                        hessian: bool = True) -> dict[str, dict[str, Any]]:
-    """X, Xs, Y (and Hd) of every layer from the dense model, block-major; kept in CPU memory."""
-    return _block_stats(offload, layers, windows, hessian,
-                        lambda s: {k: t.cpu() for k, t in s.operands().items()}, "operands: blocks")
-
-
-def input_grams(offload: BlockOffload, layers: list[PrunableLayer], windows: Any) -> dict[str, Any]:
-    """X^T X of every layer's inputs from the dense model, block-major; kept in CPU memory."""
-    return _block_stats(offload, layers, windows, True, lambda s: s.xtx.cpu(), "Gram matrices X^T X: blocks")
+    return ops, moments, grams, counts
 
 
 def prune_oneshot(offload: BlockOffload, fn: Any, layers: list[PrunableLayer], operands: Mapping[str, Any],

@@ -1,4 +1,5 @@
-"""Operands of every prunable layer from one calibration pass (X, Xs, Hd, Y) and per-sequence backward (G)."""
+"""Operands of every prunable layer from one calibration pass (X, Xs, Y; Hd from the same pass's Gram
+matrices, kept with the input moments for the proxy and recipes) and per-sequence backward (G)."""
 from __future__ import annotations
 
 import copy
@@ -12,31 +13,69 @@ from typing import Any
 from evaluators.progress import track
 
 from .layers import PrunableLayer, prunable_layers
-from .stats import LayerOperands, block_operands, collecting  # noqa: F401 - re-exported
+from .stats import InputStatistics, LayerOperands, block_operands, collecting, hd_of  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 OPERANDS = ("W", "G", "X", "Xs", "Hd", "Y")
 OPERANDS_VERSION = 2  # 2: one cache file per operand kind
 GRAD_SCALE = 100.0  # GBLM / Pruner-Zero scale the gradient by 100 before squaring
-GRAM = "XtX"  # cache name of the input Gram matrices (reconstruction fitness; not a metric operand)
+GRAM = "XtX"  # cache name of the input Gram matrices (reconstruction fitness, OBS, LS; not a metric operand)
+MOMENTS = "moments"  # cache name of the input columns' mean and variance (DSnoT; not a metric operand)
 
 
-def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, hessian: bool = True) -> LayerOperands:
-    """X, Xs, Y (and Hd) of every layer from the dense model, one window per forward pass."""
+def calibrate(model: Any, layers: list[PrunableLayer], windows: Any,
+              gram: bool = False) -> tuple[LayerOperands, InputStatistics]:
+    """One calibration pass of the dense model (one window per forward pass, or block-major when offloaded):
+    X, Xs, Y of every layer, and its input statistics: the moments of its input columns and, with
+    ``gram``, its Gram matrix X^T X (layers of a block that read one input share one tensor)."""
     import torch
 
     from .offload import offload_of
 
-    if offload_of(model) is not None:  # one block on the device at a time
-        from .blockwise import activation_operands as blockwise_operands
+    offload = offload_of(model)
+    if offload is not None:  # one block on the device at a time
+        from .blockwise import calibrate as blockwise_calibrate
 
-        return blockwise_operands(offload_of(model), layers, windows, hessian)
+        ops, moments, grams, counts = blockwise_calibrate(offload, layers, windows, gram)
+    else:
+        what = "X, Xs, Y" + (", X^T X" if gram else "")
+        with collecting(layers, gram) as stats, torch.inference_mode():
+            _calibration_pass(model, windows, f"operands {what}: calibration windows")
+        ops = {name: s.operands(hd=False) for name, s in stats.items()}
+        moments = {name: s.moments() for name, s in stats.items()}
+        grams = {name: s.xtx for name, s in stats.items()} if gram else {}
+        counts = {name: s.sequences for name, s in stats.items()}
+    odd = sorted(name for name, n in counts.items() if n != windows.shape[0])
+    if odd:  # every supported architecture runs each layer once per window
+        log.warning("%d layers (%s first) did not see one sequence per calibration window; their Hessian "
+                    "still divides by the %d windows", len(odd), odd[0], windows.shape[0])
+    return ops, InputStatistics(windows.shape[0], moments, share_equal(grams, layers))
 
-    what = "X, Xs, Y" + (", Hd" if hessian else "")
-    with collecting(layers, hessian) as stats, torch.inference_mode():
-        _calibration_pass(model, windows, f"operands {what}: calibration windows")
-        items = track(list(stats.items()), "operand Hd: inverse Hessians per layer") if hessian else stats.items()
-        return {name: s.operands() for name, s in items}
+
+def hessian_diagonals(inputs: InputStatistics, device: Any = None) -> LayerOperands:
+    """layer -> {"Hd": tensor} from its Gram matrix, the inverse computed once per shared Gram matrix on
+    ``device`` (default: the Gram matrix's own) and returned beside it (one tensor per layer)."""
+    out: LayerOperands = {}
+    done: dict[int, Any] = {}
+    for name, g in track(list(inputs.grams.items()), "operand Hd: inverse Hessians per layer"):
+        if id(g) not in done:
+            done[id(g)] = hd_of(g.to(device or g.device), inputs.sequences).to(g.device)
+            out[name] = {"Hd": done[id(g)]}
+        else:
+            out[name] = {"Hd": done[id(g)].clone()}  # a file of operands stores no shared tensors
+    return out
+
+
+def activation_operands(model: Any, layers: list[PrunableLayer], windows: Any, hessian: bool = True) -> LayerOperands:
+    """X, Xs, Y (and Hd, from the pass's Gram matrices) of every layer from the dense model."""
+    from .offload import offload_of
+
+    ops, inputs = calibrate(model, layers, windows, gram=hessian)
+    if hessian:
+        offload = offload_of(model)
+        for name, hd in hessian_diagonals(inputs, offload.device if offload is not None else None).items():
+            ops[name].update(hd)
+    return ops
 
 
 def _calibration_pass(model: Any, windows: Any, label: str) -> None:
@@ -44,22 +83,6 @@ def _calibration_pass(model: Any, windows: Any, label: str) -> None:
     device = next(model.parameters()).device
     for row in track(range(windows.shape[0]), label):
         model(input_ids=windows[row:row + 1].to(device), use_cache=False)
-
-
-def input_grams(model: Any, layers: list[PrunableLayer], windows: Any) -> dict[str, Any]:
-    """X^T X (in x in, float32) of every layer's inputs over all calibration tokens of the dense model;
-    layers of a block that read one input (q/k/v, gate/up) share one tensor."""
-    import torch
-
-    from .offload import offload_of
-
-    if offload_of(model) is not None:  # one block on the device at a time
-        from .blockwise import input_grams as blockwise_grams
-
-        return share_equal(blockwise_grams(offload_of(model), layers, windows), layers)
-    with collecting(layers, True) as stats, torch.inference_mode():
-        _calibration_pass(model, windows, "Gram matrices X^T X: calibration windows")
-        return share_equal({name: s.xtx for name, s in stats.items()}, layers)
 
 
 def share_equal(tensors: dict[str, Any], layers: list[PrunableLayer]) -> dict[str, Any]:

@@ -10,6 +10,9 @@ formula over per-unit statistics, their size-weighted mean exactly the target) a
   owl         OWL's outlier ratio and the spread of per-unit values over [S - lambda, S + lambda]
   dsnot       DSnoT's training-free prune-and-grow swaps inside each row
   ls          least-squares update of each row's kept weights from H = X^T X ("ls")
-  moments     per-layer input moments (mean, variance, optionally X^T X) over calibration tokens
   recipe      ``prune_with_recipe`` and ``apply_recipe``: scores, allocation, masks, post-mask step
+
+The post-mask steps read the dense model's input statistics (``stats.InputStatistics``: each input
+column's mean and variance, the Gram matrices X^T X), which the operand store gathers in the same
+calibration pass as the operands: a recipe runs no pass of its own.
 """

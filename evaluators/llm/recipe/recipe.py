@@ -1,7 +1,9 @@
 """A recipe (``primitives.recipe.Recipe``) on an llm-prune model: score, allocate, mask, post-mask step.
 
 Every statistic comes from the dense model (one-shot): allocation statistics from the dense
-operands, the post-mask steps' input moments from each dense block's inputs.
+operands, the post-mask steps' from the dense inputs of every layer (``stats.InputStatistics``: the
+mean and variance of each input column for DSnoT, H = 2 X^T X / n for OBS and LS), which the operand
+store gathers in its calibration pass: a recipe runs no block pass of its own.
 """
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 from evaluators.base import ScoreError
 from evaluators.granularity import Structure, parse_structure
 
-from ..blocks import run_block
 from ..layers import PrunableLayer
 from ..prune import apply_masks, layer_mask, layer_scores
+from ..stats import InputStatistics
 from . import dsnot
 from .allocation import LAMBDA, allocate, needs_operands
-from .moments import gathering
 
 if TYPE_CHECKING:
     from primitives.recipe import Recipe
@@ -46,11 +47,17 @@ def check_group(recipe: Recipe, structure: Structure) -> None:
         raise ScoreError(f"a recipe prunes layer by layer; group {structure} ranks all layers at once")
 
 
+def input_needs(recipe: Recipe) -> dict[str, bool]:
+    """The input statistics a recipe's post-mask step reads (``OperandStore.statistics`` keywords)."""
+    return {"grams": recipe.post in ("obs", "ls"), "moments": recipe.post == "dsnot"}
+
+
 def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[PrunableLayer]], operands: Any,
-                      inputs: Any, sparsity: float, group: str | Structure,
+                      inputs: InputStatistics, sparsity: float, group: str | Structure,
                       options: StepOptions = StepOptions()) -> tuple[int, int]:
-    """Prune every layer in place with a recipe; ``inputs()`` gives the calibration inputs of block 0
-    (called only when the post-mask step needs input moments); (pruned, total)."""
+    """Prune every layer in place with a recipe, each block fetched in turn (``blocks``: the model's, or
+    its BlockOffload); ``inputs``: the dense model's input statistics the post-mask step reads
+    (``input_needs``); (pruned, total)."""
     import torch
 
     from primitives.compile import compile_metric
@@ -62,29 +69,30 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
     check_group(recipe, structure)
     fn = compile_metric(recipe.score)
     targets = allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
-    hiddens, kwargs_list = inputs() if recipe.post != "none" else (None, None)
+    fetch, release = getattr(blocks, "fetch", None), getattr(blocks, "release", None)  # a BlockOffload's
     pruned = total = 0
     for layers in block_layers:
-        moments = {}
-        if hiddens is not None:
-            with gathering(layers, gram=recipe.post in ("obs", "ls")) as moments:
-                hiddens = run_block(blocks[layers[0].block], hiddens, kwargs_list)  # dense outputs: one-shot
+        if fetch is not None:  # the block's weights to the device, where the operands are read
+            fetch(layers[0].block)
         for layer in layers:
             scores = layer_scores(fn, layer, operands.get(layer.name, {}), structure)
             keep = layer_mask(scores, layer, targets[layer.name], structure)
+            device = layer.weight.device
             if recipe.post == "dsnot" and dsnot.refines(layer.name, options.dsnot_skip):
-                stats = moments[layer.name]
-                keep = dsnot.dsnot_refine(layer.weight, keep, stats.mean, stats.var, scores,
-                                          options.dsnot_cycles, options.dsnot_threshold)
+                mean, var = (inputs.moments[layer.name][k].to(device) for k in ("mean", "var"))
+                keep = dsnot.dsnot_refine(layer.weight, keep, mean, var, scores, options.dsnot_cycles,
+                                          options.dsnot_threshold)
             if recipe.post in ("obs", "ls"):
                 update = obs_update if recipe.post == "obs" else ls_update
                 with torch.no_grad():
-                    new = update(layer.weight, moments[layer.name].hessian(), keep)
+                    new = update(layer.weight, inputs.hessian(layer.name).to(device), keep)
                     layer.weight.copy_(new.to(layer.weight.dtype))
                 p, t = keep.numel() - int(keep.count_nonzero()), keep.numel()
             else:
                 p, t = apply_masks([layer], {layer.name: keep})
             pruned, total = pruned + p, total + t
+    if release is not None:
+        release()
     return pruned, total
 
 
@@ -104,5 +112,6 @@ def apply_recipe(task: LLMPruneTask, recipe: Recipe) -> tuple[int, int]:
     check_task(task, recipe)
     task.prepare()
     st, cfg = task.state, task.config
-    return prune_with_recipe(recipe, st.blocks, st.block_layers, st.operands_for(task_operands(recipe)), st.inputs,
+    inputs = st.store.statistics(**input_needs(recipe))  # first: a pass it runs also gives X, Xs and Y
+    return prune_with_recipe(recipe, st.blocks, st.block_layers, st.operands_for(task_operands(recipe)), inputs,
                              cfg.sparsity, cfg.structure)

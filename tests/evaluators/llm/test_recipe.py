@@ -80,18 +80,16 @@ def test_dsnot_leaves_rows_below_the_threshold_and_respects_the_cycle_limit():
 
 @pytest.fixture()
 def tiny_llama():
-    from evaluators.llm.blocks import capture_block_inputs
     from evaluators.llm.layers import find_blocks, layers_by_block, prunable_layers
-    from evaluators.llm.operands import activation_operands
+    from evaluators.llm.operands import calibrate
 
     from .tiny import tiny_models, tiny_windows
 
     model = tiny_models()["llama"]
     layers = prunable_layers(model)
     blocks = find_blocks(model)[1]
-    windows = tiny_windows(4, 32)
-    ops = activation_operands(model, layers, windows, hessian=False)
-    return model, layers, blocks, layers_by_block(layers), ops, lambda: capture_block_inputs(model, blocks, windows)
+    ops, inputs = calibrate(model, layers, tiny_windows(4, 32), gram=True)  # X, Xs, Y; moments and Gram matrices
+    return model, layers, blocks, layers_by_block(layers), ops, inputs
 
 
 RECIPES = ["recipe(score=wanda)", "recipe(score=wanda, alloc=owl, unit=layer)", "recipe(score=wanda, post=dsnot)",

@@ -53,10 +53,11 @@ def test_operands_are_computed_on_first_use_then_read_from_disk(task):
     fresh.prepare()
     store = fresh.state.store
     assert store.computed == [] and store.loaded == []  # prepare computes no operand
-    fresh.score(builtin("wanda"))  # reads W and X: one forward pass, no gradient, no Hessian
-    assert store.computed == ["X", "Xs", "Y"] and not store.path("G").exists() and not store.path("Hd").exists()
+    fresh.score(builtin("wanda"))  # reads W and X: one forward pass (its input moments kept), no gradient, no X^T X
+    assert store.computed == ["X", "Xs", "Y", "moments"]
+    assert not any(store.path(kind).exists() for kind in ("G", "Hd", "XtX"))
     fresh.score(builtin("gblm"))
-    assert store.computed == ["X", "Xs", "Y", "G"]
+    assert store.computed == ["X", "Xs", "Y", "moments", "G"]
     again = LLMPruneTask(fresh.config)
     again.prepare()
     ops = again.state.operands_for(("X", "G"))
