@@ -1,5 +1,6 @@
 """Seeds for the first population: built-ins and references (registry name, hash or text; recipes too)
-through the one resolver, as the trees of the search's genome (a formula, or a recipe's allocation)."""
+through the one resolver, as the trees of the search's genome (a formula, a recipe's allocation, or
+a recipe's score and allocation)."""
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ def reference_seeds(refs: Iterable[str], variation: Variation, registry: MetricS
                     genome: Genome = Genome()) -> list[Seed]:
     """Trees for references (built-in, registry name/hash/prefix, formula or recipe:
     ``primitives.reference``): a metric's formula, or a recipe's allocation (and post step) in an
-    allocation search (``Genome.trees``)."""
+    allocation search, or its score and allocation in a recipe search (``Genome.trees``)."""
     seeds: list[Seed] = []
     for ref in refs:
         try:
