@@ -76,12 +76,12 @@ class Counts:
             total["eval_s"] = round(total["eval_s"] + tally["eval_s"], 3)
 
 
-def candidate(text: str, tree: Any, dedup: str, parents: Sequence[Entry] = (), operator: str = "init",
+def candidate(text: str, trees: Any, dedup: str, parents: Sequence[Entry] = (), operator: str = "init",
               genome: Genome = Genome(), post: str | None = None) -> Candidate:
-    """Canonicalise a tree (and an allocation search's post step) into a Candidate, its genome's metric
-    or recipe; failures become invalid candidates, never errors."""
+    """Canonicalise an individual's trees (a Node, or one per part of the genome) and post step into a
+    Candidate, its genome's metric or recipe; failures become invalid candidates, never errors."""
     try:
-        metric = genome.entry(tree, post)
+        metric = genome.entry(trees, post)
         class_key = metric.rank_hash if dedup == "rank" else metric.hash
         return Candidate(text, metric, metric.hash, tuple(parents), operator, class_key=class_key)
     except Exception as exc:

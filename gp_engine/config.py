@@ -16,7 +16,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEDUP_MODES = ("auto", "hash", "rank")
-EVOLVE = ("score", "allocation")  # gp_engine.genome: what the trees are
+EVOLVE = ("score", "allocation", "recipe")  # gp_engine.genome: what the trees are
 POST_STEPS = ("none", "dsnot", "ls", "obs")  # primitives.recipe.POST_STEPS
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
@@ -60,10 +60,13 @@ class SearchConfig:
     fidelity: tuple[float | str, ...] = ()  # rungs tried first: "proxy", then increasing fractions of the budget
     eta: float = 3.0  # successive halving: the best 1/eta of each reduced budget go on to the next
     validate: dict[str, Any] = field(default_factory=dict)  # [validate] table: held-out re-scoring after the search
-    evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula
-    recipe: str = "wanda"  # evolve = "allocation": the recipe (reference) whose score, unit and post step stay
-    # (with an allocation formula, e.g. alloc=owl, unit=layer: that formula is a seed too)
-    posts: tuple[str, ...] = ()  # evolve = "allocation": post steps each individual may carry (a "post" mutation)
+    evolve: str = "score"  # "score": metric formulas; "allocation": a recipe's layer allocation formula;
+    # "recipe": both formulas of a recipe (a score tree and an allocation tree per individual)
+    recipe: str = "wanda"  # the recipe (reference) whose parts stay: its score, unit and post step with
+    # evolve = "allocation", its unit and post step with evolve = "recipe"; its formulas are seeds (with an
+    # allocation formula, e.g. alloc=owl, unit=layer: that formula is a seed too)
+    posts: tuple[str, ...] = ()  # evolve = "allocation" or "recipe": post steps each individual may carry
+    # (a "post" mutation)
 
     def __post_init__(self) -> None:
         """Normalise sequences to tuples and check ranges."""
@@ -88,8 +91,8 @@ class SearchConfig:
              f"a non-empty list of {', '.join(MUTATIONS)}"),
             (self.workers >= 1, "workers", "1 or more"),
             (self.evolve in EVOLVE, "evolve", f"one of {', '.join(EVOLVE)}"),
-            (set(self.posts) <= set(POST_STEPS) and (not self.posts or self.evolve == "allocation"), "posts",
-             f"a list of {', '.join(POST_STEPS)}, with evolve = 'allocation'"),
+            (set(self.posts) <= set(POST_STEPS) and (not self.posts or self.evolve != "score"), "posts",
+             f"a list of {', '.join(POST_STEPS)}, with evolve = 'allocation' or 'recipe'"),
         )
         for ok, name, allowed in checks:
             if not ok:

@@ -28,16 +28,15 @@ from gp_engine.history import PROGRESS_FILES
 from gp_engine.maps import EvalMap
 from gp_engine.offspring import offspring
 from gp_engine.progress import Progress
-from gp_engine.pset import build_pset, to_node
+from gp_engine.pset import MetricPset, build_pset
 from gp_engine.heldout import Validation, ValidationSettings, validate, write_validation
 from gp_engine.results import hall_of_fame, pareto_front, write_results
 from gp_engine.rundir import RunDir
 from gp_engine.scoring import Scorer
 from gp_engine.seeding import builtin_seeds, initial_population, reference_seeds
-from gp_engine.state import SearchResult, generation_stats, restore_population, resolve_dedup
+from gp_engine.state import SearchResult, generation_stats, population_json, restore_population, resolve_dedup
 from evaluators.tasks import TaskSpec, build_task
 from gp_engine.variation import Individual, Variation
-from primitives.tree import to_text
 
 if TYPE_CHECKING:
     from evaluators.base import Task
@@ -68,9 +67,9 @@ class Search:
         self.settings_key = settings_key(self.settings)
         self.dedup = resolve_dedup(config.dedup, self.settings)
         self.genome = make_genome(config, self.task, registry=self.registry)
-        self.mp = build_pset(self.genome.operands(self.task.operands), config.operators, config.pow_exponents,
-                             config.constants)
-        self.variation = Variation(self.mp, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
+        self.psets = {part: build_pset(operands, config.operators, config.pow_exponents, config.constants)
+                      for part, operands in self.genome.part_operands(self.task.operands).items()}
+        self.variation = Variation(self.psets, cxpb=config.cxpb, mutpb=config.mutpb, tournament=config.tournament,
                                    elite=config.elite, init_min_height=config.init_min_height,
                                    init_max_height=config.init_max_height, max_height=config.max_height,
                                    max_size=config.max_size, mutations=config.mutations, direction=self.task.direction,
@@ -84,6 +83,11 @@ class Search:
         self._map = eval_map
         self.name = name or self.dir.path.name
         self.run_id = self._open_run_dir()
+
+    @property
+    def mp(self) -> MetricPset:
+        """The primitive set of the first part (the only one unless ``evolve = "recipe"``: its score)."""
+        return next(iter(self.psets.values()))
 
     @property
     def generation(self) -> int:
@@ -123,7 +127,8 @@ class Search:
         """Check an existing run's identity, or record a new run; return the run id."""
         return self.dir.open(self.config, {
             "name": self.name, "task": self.spec.to_dict(), "settings": self.settings,
-            "settings_key": self.settings_key, "dedup": self.dedup, "pset": self.mp.describe(),
+            "settings_key": self.settings_key, "dedup": self.dedup,
+            "pset": self.mp.describe() if len(self.psets) == 1 else {p: mp.describe() for p, mp in self.psets.items()},
             "genome": self.genome.describe(),
             "registry_url": self.registry.url, "versions": self.versions, "hardware": hardware()})
 
@@ -201,8 +206,8 @@ class Search:
         np.random.seed(self.config.seed % 2**32)
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(self.config.seed)
-        seeds = builtin_seeds(self.mp, self.genome) if self.config.seed_builtins else []
-        seeds += reference_seeds(self.config.seed_metrics, self.mp, self.registry, self.genome)
+        seeds = builtin_seeds(self.variation, self.genome) if self.config.seed_builtins else []
+        seeds += reference_seeds(self.config.seed_metrics, self.variation, self.registry, self.genome)
         with self._rng_scope():
             inds, cands = initial_population(self.variation, seeds, self.config.population, self.dedup, self.genome)
         self._finish(0, inds, cands, on_generation)
@@ -210,7 +215,7 @@ class Search:
     def _next_generation(self, on_generation: Callable | None) -> None:
         """Offspring by variation, canonicalised and scored."""
         with self._rng_scope():
-            inds, cands = offspring(self.variation, self.population, self.mp, self.dedup, self.cache,
+            inds, cands = offspring(self.variation, self.population, self.dedup, self.cache,
                                     self.config.novelty_retries, self.genome)
         self._finish(self.generation + 1, inds, cands, on_generation)
 
@@ -251,8 +256,7 @@ class Search:
         self.dir.write_checkpoint({
             "run_id": self.run_id, "settings_key": self.settings_key, "dedup": self.dedup,
             **self.progress.to_json(),
-            "population": [{"text": to_text(to_node(ind, self.mp)), "key": ind.key,
-                            **({"post": ind.post} if ind.post is not None else {})} for ind in self.population],
+            "population": population_json(self.population, self.variation),
             "cache": self.cache.to_json(), "rng": rng_states(self._rng)})
 
     def _restore(self, data: dict[str, Any]) -> None:
@@ -262,8 +266,8 @@ class Search:
         self.cache = FitnessCache.from_json(data.get("cache"))
         self.scorer.cache = self.cache
         self._rng = set_rng_states(data.get("rng", {}), set_python=False)
-        self.population = restore_population(data.get("population"), self.mp, self.cache,
-                                             self.dedup, self.task.direction, self.levels, self.genome)
+        self.population = restore_population(data.get("population"), self.variation, self.cache, self.dedup,
+                                             self.levels, self.genome)
         self.progress = Progress.from_json(data)
         log.info("resumed %s at generation %d", self.dir.path, self.generation)
 

@@ -8,11 +8,12 @@ from typing import Any, Mapping
 
 from gp_engine.cache import CacheEntry, FitnessCache
 from gp_engine.checkpoint import CheckpointError, encode_float
-from gp_engine.pset import MetricPset, PsetError, from_node
+from gp_engine.pset import PsetError
 from gp_engine.candidates import Counts
-from gp_engine.variation import Individual
+from gp_engine.variation import Individual, Variation
 from gp_engine.genome import Genome
 from primitives.grammar import MetricSyntaxError, parse
+from primitives.tree import to_text
 
 WITHIN_LAYER = ("row", "layer")
 
@@ -67,8 +68,19 @@ def generation_stats(generation: int, population: list[Individual], cache: Fitne
     }
 
 
-def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: str,
-                       direction: str, levels: Mapping[str | None, int], genome: Genome = Genome()) -> list[Individual]:
+def population_json(population: list[Individual], variation: Variation) -> list[dict[str, Any]]:
+    """The population as checkpoint JSON: each individual's tree as text (``text``; with several
+    parts, ``trees``: text by part), key and post step (when it carries one)."""
+    items = []
+    for ind in population:
+        texts = {part: to_text(node) for part, node in zip(variation.parts, variation.nodes(ind))}
+        trees = {"text": texts[variation.parts[0]]} if len(texts) == 1 else {"trees": texts}
+        items.append({**trees, "key": ind.key, **({"post": ind.post} if ind.post is not None else {})})
+    return items
+
+
+def restore_population(items: Any, variation: Variation, cache: FitnessCache, dedup: str,
+                       levels: Mapping[str | None, int], genome: Genome = Genome()) -> list[Individual]:
     """Individuals from checkpoint text (our grammar), with fitness from the cache; keys re-checked."""
     if not isinstance(items, list) or not items:
         raise CheckpointError("checkpoint has no population")
@@ -77,20 +89,22 @@ def restore_population(items: Any, mp: MetricPset, cache: FitnessCache, dedup: s
     population: list[Individual] = []
     for item in items:
         try:
-            text, key = str(item["text"]), str(item["key"])
+            key = str(item["key"])
+            texts = [str(item["trees"][part]) for part in variation.parts] if len(variation.parts) > 1 \
+                else [str(item["text"])]
+            text = "; ".join(texts)
             post = None if item.get("post") is None else str(item["post"])
-            tree = parse(text, mp.operands)
-            ind = Individual(from_node(tree, mp), direction)
-            ind.post = post
+            trees = tuple(parse(t, mp.operands) for t, mp in zip(texts, variation.psets))
+            ind = variation.individual(trees, post)
         except (KeyError, TypeError, MetricSyntaxError, PsetError) as exc:
             raise CheckpointError(f"bad population entry in checkpoint: {exc}") from None
         if key not in cache:
             raise CheckpointError(f"population entry {text!r} has no cached fitness")
         if not key.startswith("invalid:"):
-            ind.metric = genome.entry(tree, post)
+            ind.metric = genome.entry(trees, post)
             if key not in (ind.metric.hash, ind.metric.rank_hash if dedup == "rank" else None):  # rank: older checkpoints
                 raise CheckpointError(f"population entry {text!r} does not match its key {key}")
         ind.key = key
-        ind.fitness.values = selection_values(cache[key], dict(levels), direction)
+        ind.fitness.values = selection_values(cache[key], dict(levels), variation.direction)
         population.append(ind)
     return population

@@ -1,6 +1,12 @@
 """Variation with DEAP's operators: ramped half-and-half, tournament, one-point crossover,
 uniform/node/shrink/insert mutation, elitism, and height/size limits.
 
+An individual holds one tree per part of its genome (``gp_engine.genome``), each over its own
+primitive set. Crossover pairs the same part of two parents and a mutation changes one part (or the
+post-step gene); with two parts the part is drawn at random, with one nothing is drawn for it, so a
+single-tree search draws exactly what it always did. Every tree goes through the same operators and
+limits.
+
 Every draw goes through the module-level ``random`` (DEAP's own source of randomness); the loop
 swaps that generator's state in and out around these calls, so nothing else disturbs it.
 """
@@ -9,13 +15,22 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from deap import base, gp, tools
 
-from gp_engine.pset import MetricPset
+from gp_engine.pset import MetricPset, from_node, to_node
+from primitives.tree import Node
 
 WORST = float("-inf")  # weighted fitness of a failed candidate: loses every comparison
+
+# DEAP's mutations, each changing one tree in place within a primitive set
+MUTATE: dict[str, Callable[[gp.PrimitiveTree, gp.PrimitiveSet], tuple]] = {
+    "uniform": lambda tree, pset: gp.mutUniform(tree, expr=partial(gp.genFull, min_=0, max_=2), pset=pset),
+    "node": lambda tree, pset: gp.mutNodeReplacement(tree, pset=pset),
+    "shrink": lambda tree, pset: gp.mutShrink(tree),
+    "insert": lambda tree, pset: gp.mutInsert(tree, pset=pset),
+}
 
 
 class Fitness(base.Fitness):
@@ -40,19 +55,20 @@ class Fitness(base.Fitness):
         return copy_
 
 
-class Individual(gp.PrimitiveTree):
-    """A DEAP tree with a fitness and the identity (hash key) of its canonical metric."""
+class Individual:
+    """DEAP trees, one per part of the genome, with a fitness and the identity (hash key) of their
+    canonical metric or recipe."""
 
-    def __init__(self, content: Sequence, direction: str = "max") -> None:
-        super().__init__(content)
+    def __init__(self, trees: Sequence[Sequence], direction: str = "max") -> None:
+        self.trees = [gp.PrimitiveTree(tree) for tree in trees]  # copies of the node lists
         self.fitness = Fitness(direction)
         self.key: str | None = None
         self.metric: Any = None  # its Metric (or Recipe, gp_engine.genome) once canonicalised
-        self.post: str | None = None  # an allocation search's post-step gene (None: the recipe's)
+        self.post: str | None = None  # a recipe's post-step gene (None: the recipe setting's)
 
     def clone(self) -> "Individual":
         """A copy sharing primitives, with a copied fitness, key and post step."""
-        other = Individual(list(self), self.fitness.direction)
+        other = Individual(self.trees, self.fitness.direction)
         if self.fitness.valid:
             other.fitness.values = self.fitness.values
         other.key, other.metric, other.post = self.key, self.metric, self.post
@@ -75,45 +91,59 @@ class Child:
 
 
 class Variation:
-    """The variation operators of one search, bound to its primitive set and limits."""
+    """The variation operators of one search, bound to its primitive sets (one per part) and limits."""
 
-    def __init__(self, mp: MetricPset, *, cxpb: float, mutpb: float, tournament: int, elite: int,
-                 init_min_height: int, init_max_height: int, max_height: int, max_size: int,
+    def __init__(self, psets: Mapping[str, MetricPset], *, cxpb: float, mutpb: float, tournament: int,
+                 elite: int, init_min_height: int, init_max_height: int, max_height: int, max_size: int,
                  mutations: Sequence[str], direction: str, posts: Sequence[str] = ()) -> None:
-        """``posts``: post steps an individual may carry; with two or more, a "post" mutation picks
-        another (a child keeps its first parent's through crossover)."""
-        self.mp, self.cxpb, self.mutpb, self.tournament, self.elite = mp, cxpb, mutpb, tournament, elite
+        """``psets``: the primitive set of each part, in the genome's order (``Genome.parts``); the
+        limits hold for each tree. ``posts``: post steps an individual may carry; with two or more, a
+        "post" mutation picks another (a child keeps its first parent's through crossover)."""
+        self.psets, self.parts = tuple(psets.values()), tuple(psets)
+        self.cxpb, self.mutpb, self.tournament, self.elite = cxpb, mutpb, tournament, elite
         self.init_height = (init_min_height, init_max_height)
         self.max_height, self.max_size, self.direction = max_height, max_size, direction
-        pset = mp.pset
-        table: dict[str, Callable[[Individual], tuple]] = {
-            "uniform": partial(gp.mutUniform, expr=partial(gp.genFull, min_=0, max_=2), pset=pset),
-            "node": partial(gp.mutNodeReplacement, pset=pset),
-            "shrink": gp.mutShrink,
-            "insert": partial(gp.mutInsert, pset=pset),
-        }
-        self.mutations = [(name, table[name]) for name in mutations]
+        unknown = [name for name in mutations if name not in MUTATE]
+        if unknown:
+            raise ValueError(f"unknown mutations {unknown}; known: {', '.join(MUTATE)}")
         self.posts = tuple(posts)
-        if len(self.posts) > 1:
-            self.mutations.append(("post", self._mutate_post))
+        self.mutations = [*mutations, *(["post"] if len(self.posts) > 1 else [])]
 
-    def _mutate_post(self, ind: Individual) -> tuple[Individual]:
-        """Another post step for the individual, its tree unchanged."""
-        ind.post = random.choice([p for p in self.posts if p != ind.post])
-        return (ind,)
+    def nodes(self, ind: Individual) -> tuple[Node, ...]:
+        """The trees of an individual as our ``Node`` (one per part)."""
+        return tuple(to_node(tree, mp) for tree, mp in zip(ind.trees, self.psets))
 
-    def fits(self, ind: Sequence) -> bool:
+    def individual(self, nodes: Sequence[Node], post: str | None = None) -> Individual:
+        """An individual of these trees (one per part) and post step; PsetError if a part's set
+        cannot express its tree."""
+        ind = Individual([from_node(node, mp) for node, mp in zip(nodes, self.psets)], self.direction)
+        ind.post = post
+        return ind
+
+    def fits(self, tree: Sequence) -> bool:
         """Within the height and size limits."""
-        return len(ind) <= self.max_size and gp.PrimitiveTree(ind).height <= self.max_height
+        return len(tree) <= self.max_size and gp.PrimitiveTree(tree).height <= self.max_height
+
+    def _part(self) -> int:
+        """The part a crossover or mutation changes: the only one, or one drawn at random."""
+        return random.randrange(len(self.parts)) if len(self.parts) > 1 else 0
+
+    def _label(self, operator: str, part: int) -> str:
+        """An operator as lineage records it: with the part it changed when there are several."""
+        return f"{operator}:{self.parts[part]}" if len(self.parts) > 1 else operator
 
     def random_individual(self) -> Individual:
-        """One ramped half-and-half tree within the limits."""
+        """One ramped half-and-half tree per part within the limits (and a random post step)."""
+        ind = Individual([self._random_tree(mp) for mp in self.psets], self.direction)
+        if self.posts:
+            ind.post = random.choice(self.posts)
+        return ind
+
+    def _random_tree(self, mp: MetricPset) -> gp.PrimitiveTree:
         while True:
-            ind = Individual(gp.genHalfAndHalf(self.mp.pset, *self.init_height), self.direction)
-            if self.fits(ind):
-                if self.posts:
-                    ind.post = random.choice(self.posts)
-                return ind
+            tree = gp.PrimitiveTree(gp.genHalfAndHalf(mp.pset, *self.init_height))
+            if self.fits(tree):
+                return tree
 
     def elites(self, population: Sequence[Individual]) -> list[int]:
         """Indices of the best ``elite`` individuals with distinct keys (ties: lower index)."""
@@ -137,11 +167,13 @@ class Variation:
         varied = [Child(ind.clone(), (index[id(ind)],), "copy") for ind in chosen]
         for a, b in zip(varied[::2], varied[1::2]):
             if random.random() < self.cxpb:
-                ta, tb = gp.cxOnePoint(a.ind.clone(), b.ind.clone())
+                part = self._part()
+                ia, ib = a.ind.clone(), b.ind.clone()
+                gp.cxOnePoint(ia.trees[part], ib.trees[part])  # in place, the same part of both
                 parents = a.parents + b.parents
-                for child, tree in ((a, ta), (b, tb)):
-                    if self.fits(tree):
-                        child.ind, child.parents, child.operator = tree, parents, "crossover"
+                for child, ind in ((a, ia), (b, ib)):
+                    if self.fits(ind.trees[part]):
+                        child.ind, child.parents, child.operator = ind, parents, self._label("crossover", part)
         for child in varied:
             if random.random() < self.mutpb:
                 self.mutate(child)
@@ -151,13 +183,21 @@ class Variation:
         return children + varied
 
     def mutate(self, child: Child) -> bool:
-        """Apply one random mutation in place (kept only within the limits); True if it changed."""
-        name, mutate = random.choice(self.mutations)
-        (tree,) = mutate(child.ind.clone())
-        if not self.fits(tree):
-            return False
-        child.ind = tree
-        child.extra.append(f"mut_{name}")
+        """Apply one random mutation in place to one part (kept only within the limits), or pick
+        another post step; True if it changed."""
+        name = random.choice(self.mutations)
+        ind = child.ind.clone()
+        if name == "post":
+            ind.post = random.choice([p for p in self.posts if p != ind.post])
+            label = "mut_post"
+        else:
+            part = self._part()
+            MUTATE[name](ind.trees[part], self.psets[part].pset)
+            if not self.fits(ind.trees[part]):
+                return False
+            label = self._label(f"mut_{name}", part)
+        child.ind = ind
+        child.extra.append(label)
         return True
 
     @staticmethod

@@ -61,13 +61,13 @@ def random_metrics(operands: tuple[str, ...], n: int, seed: int, generator: Path
     class not in ``seen`` (which it extends), in draw order."""
     from gp_engine.candidates import candidate
     from gp_engine.config import SearchConfig, load_toml
-    from gp_engine.pset import build_pset, to_node
+    from gp_engine.pset import build_pset
     from gp_engine.variation import Variation
     from primitives.tree import to_text
 
     cfg = SearchConfig.from_dict(load_toml(generator))
     mp = build_pset(operands, cfg.operators, cfg.pow_exponents, cfg.constants)
-    variation = Variation(mp, cxpb=cfg.cxpb, mutpb=cfg.mutpb, tournament=cfg.tournament, elite=cfg.elite,
+    variation = Variation({"score": mp}, cxpb=cfg.cxpb, mutpb=cfg.mutpb, tournament=cfg.tournament, elite=cfg.elite,
                           init_min_height=cfg.init_min_height, init_max_height=cfg.init_max_height,
                           max_height=cfg.max_height, max_size=cfg.max_size, mutations=cfg.mutations, direction="min")
     random.seed(seed)  # DEAP draws from the module's stream
@@ -75,7 +75,7 @@ def random_metrics(operands: tuple[str, ...], n: int, seed: int, generator: Path
     for _ in range(n * 100):  # a tree without an operand, or of a class already drawn, is drawn again
         if len(out) == n:
             break
-        node = to_node(variation.random_individual(), mp)
+        (node,) = variation.nodes(variation.random_individual())
         metric = candidate(to_text(node), node, "rank").metric
         if metric is not None and metric.operands and metric.rank_hash not in seen:
             seen.add(metric.rank_hash)
