@@ -9,6 +9,8 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
   2. ``metricforge search --config benchmarks/discovery/single.toml``: the control, one calibration;
   3. ``metricforge search --config benchmarks/discovery/allocation.toml``: a recipe search, the layer
      allocation evolved at 70% (Wanda's score, no weight update, robust fitness);
+  3b. ``metricforge search --config benchmarks/discovery/recipe50.toml``: score and allocation evolved
+     together at 50% (no weight update, robust fitness, the reconstruction proxy as first rung);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
@@ -31,11 +33,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
-SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml"}
+SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml",
+            "recipe50": HERE / "recipe50.toml"}
 BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
-             "allocation": ("owl_wanda", "dsnot_wanda")}
-REGISTRY = {"robust": "registry.db", "single": "registry.db", "allocation": "recipes.db"}  # under work/
-LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7"}
+             "allocation": ("owl_wanda", "dsnot_wanda"), "recipe50": ("owl_wanda", "dsnot_wanda")}
+REGISTRY = {"robust": "registry.db", "single": "registry.db", "allocation": "recipes.db", "recipe50": "recipes.db"}  # under work/
+LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 
@@ -75,7 +78,7 @@ def searches(top: int) -> None:
         run([*metricforge(), "search", "--config", str(config), "--run", name, "--runs-dir", str(WORK / "runs"),
              "-r", str(WORK / REGISTRY[name])])
     for name in SEARCHES:
-        count = "1" if name == "allocation" else str(top)  # its best allocations are equivalent formulas
+        count = "1" if name in ("allocation", "recipe50") else str(top)  # its best allocations are equivalent formulas
         run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", count, *BASELINES[name],
              "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
 
