@@ -27,6 +27,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 DIAGNOSTIC = [("wanda", "2:4", 0.5), ("sparsegpt", "2:4", 0.5), ("sparsegpt-bf16", "2:4", 0.5)]
+DAMPINGS = (0.1, 1.0)  # --damping-check: SparseGPT with more damping (a pull of the update towards none)
+DAMPING_CHECK = [("wanda", "2:4", 0.5), ("wanda", "row", 0.5), ("sparsegpt", "2:4", 0.5), ("sparsegpt", "layer", 0.5)] + [
+    (f"sparsegpt-damp{d:g}", group, 0.5) for d in DAMPINGS for group in ("2:4", "layer")]
 PHASES = [  # (rows, draws: "first" or "rest"); cheapest evidence first, every source of a phase before the next
     ([("wanda", "2:4", 0.5), ("sparsegpt", "2:4", 0.5), ("wanda", "row", 0.5), ("wanda", "row", 0.7),
       ("owl+wanda", "row", 0.7), ("dsnot+wanda", "row", 0.7), ("sparsegpt", "layer", 0.5)], "first"),
@@ -51,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--eval-tokens", type=int, default=4096)
     p.add_argument("--dtype-check", action="store_true",
                    help="only Wanda 2:4 and SparseGPT 2:4 pruned in float32 and in the model's dtype, first draw")
+    p.add_argument("--damping-check", action="store_true",
+                   help=f"SparseGPT with damping {', '.join(f'{d:g}' for d in DAMPINGS)} (times the mean Hessian "
+                        "diagonal; the paper's is 0.01) on every draw")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--only", default="", help="comma-separated methods to keep from the plan (default: all)")
     p.add_argument("--out", type=Path, default=None, help="default: grid-<first source>.jsonl here")
@@ -81,7 +87,7 @@ def done_keys(path: Path) -> set[tuple]:
     """Keys of the rows already measured in this file and in every grid-*.jsonl beside it (several
     processes may share the draws of one grid)."""
     keys = set()
-    shared = path.name.startswith("grid-")  # the dtype check keeps its own rows
+    shared = path.name.startswith("grid-")  # the dtype and damping checks keep their own rows
     for other in {path, *(path.parent.glob("grid-*.jsonl") if shared else ())}:
         keys |= _keys_in(other)
     return keys
@@ -121,6 +127,18 @@ def model_dtype_sparsegpt(task) -> tuple[int, int]:
                            "block", work_dtype=dtype)
 
 
+def damped_sparsegpt(task, percdamp: float) -> tuple[int, int]:
+    """SparseGPT (the authors' block variant, sequential, float32) with another damping."""
+    from evaluators.llm.sparsegpt import sparsegpt_prune
+
+    st = task.state
+    hiddens, kwargs_list = st.inputs()
+    granularity = task.config.structure.granularity
+    group = str(granularity) if granularity.kind == "nm" else "layer"
+    return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, task.config.sparsity, group, "block",
+                           percdamp=percdamp)
+
+
 def measure(task, method: str, group: str, sparsity: float):
     """(Fitness, settings) of one method on a prepared task."""
     from primitives.builtins import builtin
@@ -132,6 +150,10 @@ def measure(task, method: str, group: str, sparsity: float):
         return variant.score(builtin("wanda")), settings
     if method == "sparsegpt-bf16":  # diagnostic: the whole algorithm in the model's own dtype
         return variant.score_pruning(model_dtype_sparsegpt), {**settings, "sparsegpt_work_dtype": "model"}
+    if method.startswith("sparsegpt-damp"):
+        damp = float(method.removeprefix("sparsegpt-damp"))
+        return (variant.score_pruning(lambda t: damped_sparsegpt(t, damp)),
+                {**settings, "sparsegpt_variant": "block", "percdamp": damp})
     if method.startswith("sparsegpt"):
         kind = "row" if method == "sparsegpt-row" else "block"
         return variant.sparsegpt_perplexity(kind), {**settings, "sparsegpt_variant": kind}
@@ -151,6 +173,8 @@ def main() -> None:
     done = done_keys(args.out)
     if args.dtype_check:
         plan = [(m, g, s, src, draws[0]) for src in sources for m, g, s in DIAGNOSTIC]
+    elif args.damping_check:
+        plan = [(m, g, s, src, d) for d in draws for src in sources for m, g, s in DAMPING_CHECK]
     else:
         chosen = {"first": draws[:1], "rest": draws[1:]}
         plan = [(m, g, s, src, d) for rows, which in PHASES for src in sources for d in chosen[which]

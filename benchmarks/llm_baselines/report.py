@@ -17,6 +17,9 @@ LABELS = {("wanda", "row"): "Wanda (per row)", ("wanda", "2:4"): "Wanda 2:4",
           ("sparsegpt", "layer"): "SparseGPT (one threshold per 128-column block)",
           ("sparsegpt-row", "row"): "SparseGPT (per row in each 128-column block)", ("sparsegpt", "2:4"): "SparseGPT 2:4",
           ("owl+wanda", "row"): "OWL + Wanda", ("dsnot+wanda", "row"): "DSnoT + Wanda"}
+DAMPINGS = (0.1, 1.0)  # grid.py --damping-check
+LABELS.update({(f"sparsegpt-damp{d:g}", group): f"SparseGPT{' 2:4' if group == '2:4' else ''}, damping {d:g}"
+               for d in DAMPINGS for group in ("2:4", "layer")})
 
 
 HEADER = """# LLM pruning baselines on SmolLM2-135M: results
@@ -105,6 +108,10 @@ CHECKS = [  # (file, title, what differs from the grid)
      "jsonl:work/reviews-eval.jsonl --draws 0,1,2 --only wanda,sparsegpt --out indomain-reviews.jsonl`: "
      "calibration on the first 80% of the reviews, perplexity on the first 4,096 tokens of the last 20% "
      "(no review in both), instead of the Python tutorial."),
+    ("damping-reviews.jsonl", "Reviews calibration, SparseGPT with more damping",
+     "`grid.py --sources reviews --draws 0,1,2 --damping-check --out damping-reviews.jsonl`: SparseGPT's damping "
+     "(a multiple of the mean Hessian diagonal added before inverting; the paper's 0.01) raised to 0.1 and 1, "
+     "which pulls the update towards none; Wanda and the paper's damping measured in the same run."),
 ]
 
 
@@ -149,7 +156,8 @@ def main() -> None:
         out += ["", "## SparseGPT pruned in float32 or in the model's dtype", ""] + dtype_lines(load(HERE / "dtype.jsonl")[0])
     for name, title, what in CHECKS:
         if (HERE / name).is_file():
-            out += ["", f"## {title}", "", what, ""] + check_lines(HERE / name, pairs)
+            damped = [(f"sparsegpt-damp{d:g}", group, 0.5) for group in ("layer", "2:4") for d in DAMPINGS]
+            out += ["", f"## {title}", "", what, ""] + check_lines(HERE / name, pairs + damped)
     cost_path = HERE / "cost.json"
     if cost_path.is_file():
         out += ["", "## Candidate cost", ""] + cost_lines(json.loads(cost_path.read_text()))

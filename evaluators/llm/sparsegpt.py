@@ -116,12 +116,13 @@ def _to_dtype(value: Any, dtype: Any) -> Any:
 
 def sparsegpt_prune(blocks: Any, block_layers: list[list[PrunableLayer]], hiddens: list[Any],
                     kwargs_list: list[dict], sparsity: float, group: str = "layer", variant: str = "block",
-                    work_dtype: str = "float32") -> tuple[int, int]:
+                    work_dtype: str = "float32", percdamp: float = PERCDAMP) -> tuple[int, int]:
     """Prune and update every block's layers in order, each block fed by the already pruned ones.
 
     Each block is copied to ``work_dtype`` (float32 by default): its inputs, Hessians, updates and
     the propagation to the next block are computed there, and the model gets the result cast to
-    its own dtype, as the reference prunes in full precision and casts only to evaluate."""
+    its own dtype, as the reference prunes in full precision and casts only to evaluate.
+    ``percdamp``: the damping, a fraction of the mean Hessian diagonal (the paper's 1% by default)."""
     import torch
 
     parsed = parse_group(group)
@@ -138,7 +139,8 @@ def sparsegpt_prune(blocks: Any, block_layers: list[list[PrunableLayer]], hidden
             run_block(work, hiddens, kwargs_list)
         with torch.no_grad():
             for layer, twin in zip(layers, work_layers):
-                new = prune_weight(twin.weight, stats[layer.name].hessian(), sparsity, n, m, variant=variant)
+                new = prune_weight(twin.weight, stats[layer.name].hessian(), sparsity, n, m, variant=variant,
+                                   percdamp=percdamp)
                 twin.weight.copy_(new)
                 layer.weight.copy_(new.to(layer.weight.dtype))
                 pruned += int((layer.weight == 0).sum())

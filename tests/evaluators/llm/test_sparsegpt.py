@@ -105,3 +105,23 @@ def test_bf16_model_pruned_in_float32_matches_float32_model():
     for a, b in zip(results[torch.float32], results[torch.bfloat16]):
         assert torch.equal(a != 0, b != 0)
         torch.testing.assert_close(a.to(torch.bfloat16).float(), b, atol=2e-2, rtol=2e-2)
+
+
+def test_damping_reaches_every_layer_and_a_large_one_turns_the_update_off():
+    # With H + d I dominated by d, the OBS update vanishes: the kept weights stay dense, while the
+    # paper's damping (0.01) moves them.
+    from evaluators.llm.blocks import capture_block_inputs
+    from evaluators.llm.layers import find_blocks, layers_by_block, prunable_layers
+
+    from .tiny import tiny_models, tiny_windows
+
+    moved = {}
+    for percdamp in (0.01, 1e6):
+        model = tiny_models()["llama"]
+        layers = prunable_layers(model)
+        dense = [layer.weight.detach().clone() for layer in layers]
+        blocks = find_blocks(model)[1]
+        hiddens, kwargs_list = capture_block_inputs(model, blocks, tiny_windows(4, 32))
+        sparsegpt_prune(blocks, layers_by_block(layers), hiddens, kwargs_list, 0.5, "2:4", percdamp=percdamp)
+        moved[percdamp] = max(float((layer.weight - w)[layer.weight != 0].abs().max()) for layer, w in zip(layers, dense))
+    assert moved[1e6] < 1e-4 < moved[0.01]
