@@ -16,8 +16,9 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
      (python-docs:reference, 4,096 tokens), at 50% and 70% per row and 2:4 (60% and 70% per row for the recipes).
 Every score is a registry evaluation (work/registry.db for the formula searches, work/recipes.db for
-the recipe search), so reruns reuse them. results.md is
-written from the two validation.json files.
+the recipe searches), so reruns reuse them. Each validated run's validation.json, summary.json and
+config.json are copied to results/<name>/ (kept in the repository), and results.md is written from
+those; ``--only NAME`` runs one search and its validation.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ import json
 import os
 import platform
 import shlex
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +36,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
+KEPT = HERE / "results"  # per search: the validation, summary and config of its run, kept in the repository
+RUN_FILES = ("results/validation.json", "results/summary.json", "config.json")
 SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml",
             "recipe50": HERE / "recipe50.toml"}
 BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
@@ -72,15 +77,34 @@ def environment() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
-def searches(top: int) -> None:
-    """Both searches, then their held-out validations (each resumes from the run folder and registry)."""
-    for name, config in SEARCHES.items():
-        run([*metricforge(), "search", "--config", str(config), "--run", name, "--runs-dir", str(WORK / "runs"),
-             "-r", str(WORK / REGISTRY[name])])
-    for name in SEARCHES:
+def searches(names: list[str], top: int) -> None:
+    """The searches, then their held-out validations (each resumes from the run folder and registry);
+    each validated run's files are copied to results/<name>/."""
+    for name in names:
+        run([*metricforge(), "search", "--config", str(SEARCHES[name]), "--run", name, "--runs-dir",
+             str(WORK / "runs"), "-r", str(WORK / REGISTRY[name])])
+    for name in names:
         count = "1" if name in ("allocation", "recipe50") else str(top)  # its best allocations are equivalent formulas
         run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", count, *BASELINES[name],
              "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
+        for file in RUN_FILES:
+            (KEPT / name).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(WORK / "runs" / name / file, KEPT / name / Path(file).name)
+
+
+def recorded_sections(path: Path) -> dict[str, str]:
+    """The per-search sections of an existing results.md, by search name: kept for a search whose run
+    files are not on this machine, so a report never drops what was recorded."""
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    parts = re.split(r"(?m)^(?=## )", text)
+    found = {}
+    for part in parts:
+        match = re.match(r"## Search `([^`]+)`", part)
+        if match:
+            found[match.group(1)] = part.rstrip("\n") + "\n"
+    return found
 
 
 def report() -> None:
@@ -91,14 +115,15 @@ def report() -> None:
              "python-docs:reference (first 4,096 tokens), never used by either search. Cells: perplexity, mean "
              "+- standard error over the three calibration seeds; ratio: geometric mean over the (setting, "
              "seed) pairs of the metric's perplexity over Wanda's.", ""]
+    recorded = recorded_sections(HERE / "results.md")
     for name, config in SEARCHES.items():
-        path = WORK / "runs" / name / "results" / "validation.json"
+        path = KEPT / name / "validation.json"
         if not path.is_file():
-            lines += [f"## {name}: not validated yet", ""]
+            lines += [recorded[name]] if name in recorded else [f"## {name}: not validated yet", ""]
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
-        summary = json.loads((WORK / "runs" / name / "results" / "summary.json").read_text(encoding="utf-8"))
-        settings = json.loads((WORK / "runs" / name / "config.json").read_text(encoding="utf-8")).get("settings", {})
+        summary = json.loads((KEPT / name / "summary.json").read_text(encoding="utf-8"))
+        settings = json.loads((KEPT / name / "config.json").read_text(encoding="utf-8")).get("settings", {})
         head, rows = data["table"]["columns"], data["table"]["rows"]
         lines += [f"## Search `{name}` ({config.name}), then held-out validation", "",
                   f"Search: {summary['counters'].get('evaluated', '?')} evaluated over {summary['generation']} "
@@ -118,10 +143,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=3, help="hall-of-fame entries validated per formula search")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md")
+    parser.add_argument("--only", choices=sorted(SEARCHES), action="append",
+                        help="run this search and its validation only (repeatable; default: all)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     if not args.report:
-        searches(args.top)
+        searches(args.only or list(SEARCHES), args.top)
     report()
 
 
