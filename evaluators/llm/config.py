@@ -54,7 +54,7 @@ class LLMTaskConfig:
     eval_batch: int | None = None  # windows per forward pass; None: 1 on the CPU (fastest there), 8 on a GPU
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
     fitness: str = "perplexity"  # or "reconstruction": layer output error on calibration inputs, no evaluation pass
-    proxy_rows: int = 0  # fitness "reconstruction" of a metric: 0 every row (prunes the model); N: N seeded rows per layer
+    proxy_rows: int = 0  # fitness "reconstruction" of a metric or recipe: 0 every row (prunes the model); N: N seeded rows per layer
 
     def __post_init__(self) -> None:
         """Validate; an N:M group fixes the sparsity to N/M; a list of calibration sources becomes "a,b"."""

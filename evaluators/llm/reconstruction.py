@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from evaluators.granularity import Structure
 
 ScoreFn = Callable[[Mapping[str, Any]], Any]
+RowStep = Callable[[str, Any, Any, Any], tuple[Any, Any]]  # (layer, weight rows, keep, scores) -> (keep, new rows or None)
 
 
 def _out_in(layer: PrunableLayer, stored: Any) -> Any:
@@ -79,11 +80,14 @@ class Reconstruction:
             self._samples[rows, seed] = sample
         return self._samples[rows, seed]
 
-    def sampled_errors(self, fn: ScoreFn, operands: Mapping[str, Mapping[str, Any]], sparsity: float,
-                       structure: Structure, rows: int, seed: int) -> dict[str, float]:
+    def sampled_errors(self, fn: ScoreFn, operands: Mapping[str, Mapping[str, Any]],
+                       sparsity: float | Mapping[str, float], structure: Structure, rows: int, seed: int,
+                       post: RowStep | None = None) -> dict[str, float]:
         """layer -> relative reconstruction error of a metric's masks on ``rows`` seeded output rows of
         each layer, from the dense weights and operands, without pruning the model. Only for structures
-        whose rows are masked independently (``Structure.rows_independent``)."""
+        whose rows are masked independently (``Structure.rows_independent``). ``sparsity``: one for
+        every layer or one per layer (a recipe's allocation); ``post``: a row-wise step after the mask
+        (a recipe's DSnoT refinement or weight update)."""
         import torch
 
         from .prune import weight_scores
@@ -98,8 +102,15 @@ class Reconstruction:
                 dense = _out_in(layer, self.dense[layer.name])
                 weight = dense[chosen.to(dense.device)].float()
                 ops = {name: _rows_of(value, chosen, full) for name, value in operands.get(layer.name, {}).items()}
-                keep = structure.keep_mask(weight_scores(fn, layer.name, weight, ops, structure), sparsity)
-                error = _quadratic(weight.masked_fill(keep.to(weight.device), 0), self.grams[layer.name])
+                target = sparsity if isinstance(sparsity, (int, float)) else sparsity[layer.name]
+                scores = weight_scores(fn, layer.name, weight, ops, structure)
+                keep = structure.keep_mask(scores, target).to(weight.device)
+                updated = None
+                if post is not None:
+                    keep, updated = post(layer.name, weight, keep, scores)
+                    keep = keep.to(weight.device)
+                removed = weight.masked_fill(keep, 0) if updated is None else weight - updated.to(weight.device).float()
+                error = _quadratic(removed, self.grams[layer.name])
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
         return out
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from primitives.recipe import Recipe
 
     from .prepared import Prepared
+    from .reconstruction import Reconstruction
     from .screening import Screened
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,10 @@ class LLMPruneTask(PreparedTask):
         check_operands(metric.operands, self.operands, self.name)
         fn = compile_metric(metric)
         if self.config.proxy_rows:
-            return self._run_sampled(fn, tuple(metric.operands), start, metric=metric.text)
+            cfg, needs = self.config, tuple(metric.operands)
+            return self._run_sampled(lambda proxy: proxy.sampled_errors(
+                fn, self.state.operands_for(needs), cfg.sparsity, cfg.structure, cfg.proxy_rows, cfg.seed),
+                start, metric=metric.text)
         key = self.state.screened.key(metric, self.config)
         screened = self.state.screened.get(key)
         if screened is not None:  # scored on fewer windows before: same masks, same leading windows
@@ -216,7 +220,21 @@ class LLMPruneTask(PreparedTask):
 
         if recipe.is_bare:
             return self.score(recipe.as_metric())
+        if self.config.proxy_rows:
+            return self.over_calibrations(lambda task, start: task._sampled_recipe(recipe, start), metric=recipe.text)
         return self.score_pruning(lambda task: apply_recipe(task, recipe), metric=recipe.text)
+
+    def _sampled_recipe(self, recipe: Recipe, start: float) -> Fitness:
+        """The sampled reconstruction proxy of a recipe (``recipe.sampled_recipe_errors``): nothing pruned."""
+        from .recipe.recipe import check_task, input_needs, sampled_recipe_errors, task_operands
+
+        check_task(self, recipe)
+        st, cfg = self.state, self.config
+        inputs = st.store.statistics(**input_needs(recipe))  # first: a pass it runs also gives X, Xs and Y
+        operands = st.operands_for(task_operands(recipe))
+        return self._run_sampled(lambda proxy: sampled_recipe_errors(
+            recipe, proxy, st.block_layers, operands, inputs, cfg.sparsity, cfg.structure, cfg.proxy_rows, cfg.seed),
+            start, metric=recipe.text)
 
     def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
         """Prune the model in place with a recipe and keep it pruned (for saving); (pruned, total)."""
@@ -326,16 +344,16 @@ class LLMPruneTask(PreparedTask):
             info["reused_windows"] = min(len(screened.nll_sums), windows.shape[0])
         return Fitness(ppl, True, None, wall, info)
 
-    def _run_sampled(self, fn: Any, needs: tuple[str, ...], start: float, **details: Any) -> Fitness:
-        """The reconstruction proxy of a metric on ``proxy_rows`` seeded rows per layer, from the dense
-        weights and operands: nothing is pruned, nothing to restore (``Reconstruction.sampled_errors``)."""
+    def _run_sampled(self, errors_of: Callable[[Reconstruction], dict[str, float]], start: float,
+                     **details: Any) -> Fitness:
+        """The reconstruction proxy on ``proxy_rows`` seeded rows per layer, from the dense weights and
+        operands: ``errors_of(proxy)`` gives layer -> error; nothing is pruned, nothing to restore."""
         from .reconstruction import aggregate, summary
 
         st, cfg, gram_from = self.state, self.config, time.perf_counter()
         proxy = st.reconstruction()
-        ops = st.operands_for(needs)
         ready = time.perf_counter()
-        errors = proxy.sampled_errors(fn, ops, cfg.sparsity, cfg.structure, cfg.proxy_rows, cfg.seed)
+        errors = errors_of(proxy)
         value = aggregate(errors)
         info = {**details, "fitness": "reconstruction", "reconstruction": value, **summary(errors),
                 "proxy_rows": cfg.proxy_rows, "sparsity": cfg.sparsity, "gram_s": ready - gram_from,

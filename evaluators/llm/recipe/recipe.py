@@ -15,6 +15,7 @@ from evaluators.granularity import Structure, parse_structure
 
 from ..layers import PrunableLayer
 from ..prune import apply_masks, layer_mask, layer_scores
+from ..reconstruction import Reconstruction, RowStep
 from ..stats import InputStatistics
 from . import dsnot
 from .allocation import LAMBDA, allocate, needs_operands
@@ -52,6 +53,34 @@ def input_needs(recipe: Recipe) -> dict[str, bool]:
     return {"grams": recipe.post in ("obs", "ls"), "moments": recipe.post == "dsnot"}
 
 
+def post_step(recipe: Recipe, inputs: InputStatistics, options: StepOptions = StepOptions()) -> RowStep | None:
+    """A recipe's post-mask step as a function of (layer name, out x in weight or some of its rows, keep,
+    scores) -> (keep, updated weight or None: the kept weights unchanged); None for ``post=none``. Every
+    step works row by row, so it gives the same rows whether it sees a whole weight or a sample of rows."""
+    if recipe.post == "none":
+        return None
+    if recipe.post == "dsnot":
+        def refine(name: str, weight: Any, keep: Any, scores: Any) -> tuple[Any, Any]:
+            if not dsnot.refines(name, options.dsnot_skip):
+                return keep, None
+            mean, var = (inputs.moments[name][k].to(weight.device) for k in ("mean", "var"))
+            return dsnot.dsnot_refine(weight, keep, mean, var, scores, options.dsnot_cycles,
+                                      options.dsnot_threshold), None
+        return refine
+
+    from ..sparsegpt import obs_update
+    from .ls import ls_update
+
+    update_fn = obs_update if recipe.post == "obs" else ls_update
+
+    def update(name: str, weight: Any, keep: Any, scores: Any) -> tuple[Any, Any]:
+        import torch
+
+        with torch.no_grad():
+            return keep, update_fn(weight, inputs.hessian(name).to(weight.device), keep)
+    return update
+
+
 def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[PrunableLayer]], operands: Any,
                       inputs: InputStatistics, sparsity: float, group: str | Structure,
                       options: StepOptions = StepOptions()) -> tuple[int, int]:
@@ -62,13 +91,11 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
 
     from primitives.compile import compile_metric
 
-    from ..sparsegpt import obs_update
-    from .ls import ls_update
-
     structure = parse_structure(group)
     check_group(recipe, structure)
     fn = compile_metric(recipe.score)
     targets = allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
+    step = post_step(recipe, inputs, options)
     fetch, release = getattr(blocks, "fetch", None), getattr(blocks, "release", None)  # a BlockOffload's
     pruned = total = 0
     for layers in block_layers:
@@ -77,16 +104,12 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
         for layer in layers:
             scores = layer_scores(fn, layer, operands.get(layer.name, {}), structure)
             keep = layer_mask(scores, layer, targets[layer.name], structure)
-            device = layer.weight.device
-            if recipe.post == "dsnot" and dsnot.refines(layer.name, options.dsnot_skip):
-                mean, var = (inputs.moments[layer.name][k].to(device) for k in ("mean", "var"))
-                keep = dsnot.dsnot_refine(layer.weight, keep, mean, var, scores, options.dsnot_cycles,
-                                          options.dsnot_threshold)
-            if recipe.post in ("obs", "ls"):
-                update = obs_update if recipe.post == "obs" else ls_update
+            updated = None
+            if step is not None:
+                keep, updated = step(layer.name, layer.weight, keep, scores)
+            if updated is not None:
                 with torch.no_grad():
-                    new = update(layer.weight, inputs.hessian(layer.name).to(device), keep)
-                    layer.weight.copy_(new.to(layer.weight.dtype))
+                    layer.weight.copy_(updated.to(layer.weight.dtype))
                 p, t = keep.numel() - int(keep.count_nonzero()), keep.numel()
             else:
                 p, t = apply_masks([layer], {layer.name: keep})
@@ -94,6 +117,21 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
     if release is not None:
         release()
     return pruned, total
+
+
+def sampled_recipe_errors(recipe: Recipe, proxy: Reconstruction, block_layers: list[list[PrunableLayer]],
+                          operands: Any, inputs: InputStatistics, sparsity: float, group: str | Structure,
+                          rows: int, seed: int, options: StepOptions = StepOptions()) -> dict[str, float]:
+    """layer -> the reconstruction proxy of a recipe on ``rows`` seeded rows per layer: the allocation of
+    the whole model, then on the sampled rows the same masks and post-mask step as ``prune_with_recipe``
+    (``Reconstruction.sampled_errors``); nothing is pruned."""
+    from primitives.compile import compile_metric
+
+    structure = parse_structure(group)
+    check_group(recipe, structure)
+    fn = compile_metric(recipe.score)
+    targets = allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
+    return proxy.sampled_errors(fn, operands, targets, structure, rows, seed, post_step(recipe, inputs, options))
 
 
 def check_task(task: LLMPruneTask, recipe: Recipe) -> None:

@@ -171,3 +171,21 @@ def test_sampled_rows_refuse_groups_that_mask_rows_together(task):
     with pytest.raises(ValueError, match="proxy_rows must be >= 0"):
         LLMTaskConfig(fitness="reconstruction", proxy_rows=-1)
     assert LLMTaskConfig(fitness="reconstruction", proxy_rows=4, group="2:4").proxy_rows == 4
+
+
+@pytest.mark.parametrize("text", ["owl_wanda", "dsnot_wanda", "recipe(score=wanda, post=ls)", "sparsegpt_obs",
+                                  "recipe(score=magnitude, alloc=abs(zsn(depth)), unit=block, post=dsnot)"])
+def test_sampling_every_row_of_a_recipe_gives_its_full_proxy(task, proxy, text):
+    # Allocation, masks and post-mask step on the sampled rows are those of the full pruning.
+    from primitives.reference import resolve_recipe
+
+    recipe = resolve_recipe(text)
+    everything = max(layer.shape[0] for layer in task.state.layers)
+    full = proxy.score_recipe(recipe)
+    rows = task.variant(fitness="reconstruction", proxy_rows=everything).score_recipe(recipe)
+    assert full.ok and rows.ok, (full.reason, rows.reason)
+    assert rows.value == pytest.approx(full.value, rel=1e-4)
+    assert "prune_s" not in rows.details and rows.details["proxy_rows"] == everything
+    few = task.variant(fitness="reconstruction", proxy_rows=8)
+    assert few.score_recipe(recipe).value == few.score_recipe(recipe).value > 0
+    assert intact(task)
