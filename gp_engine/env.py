@@ -23,11 +23,12 @@ def library_versions() -> dict[str, str]:
 
 
 def hardware() -> dict[str, Any]:
-    """Host, OS, CPU count and, if torch is already loaded, the CUDA devices."""
+    """Host, OS, CPU count and, if torch is already loaded, its intra-op threads and the CUDA devices."""
     info: dict[str, Any] = {"host": socket.gethostname(), "platform": platform.platform(),
                             "machine": platform.machine(), "cpus": os.cpu_count()}
     torch = sys.modules.get("torch")
     if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
         try:
             if torch.cuda.is_available():
                 info["cuda"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
