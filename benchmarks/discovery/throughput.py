@@ -3,13 +3,13 @@
     PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py            # resumable (each search resumes)
     PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py --report   # rewrite results/throughput.md only
 
-The same search (single.toml: SmolLM2-135M, 50% per row, calibration reviews, 2,048 tokens of the
-Python tutorial, population 24, 3 generations, seed 0) is run once per arm, each with its own
-registry so no arm reuses another's scores:
+The same search (single.toml with the task's default evaluation budget: SmolLM2-135M, 50% per row,
+calibration reviews, 8,192 tokens of the Python tutorial; population 24, 2 generations, seed 0) is
+run once per arm, each with its own registry so no arm reuses another's scores:
 
 - full: every candidate scored at the full budget (``--fidelity none``);
-- screen: the first 512 tokens first, the best third on to the full budget (``--fidelity 0.25``);
-- proxy: the sampled reconstruction proxy first, then 512 tokens, then full (``--fidelity proxy,0.25``);
+- screen: the first 512 tokens first, the best third on to the full budget (``--fidelity 0.0625``);
+- proxy: the sampled reconstruction proxy first, then 512 tokens, then full (``--fidelity proxy,0.0625``);
 - proxy-eta9: the same with the best ninth going on at each rung (``--eta 9``).
 
 Candidates per hour = candidates scored at the first rung / seconds spent scoring candidates (all
@@ -31,8 +31,10 @@ ROOT = HERE.parents[1]
 WORK = HERE / "work" / "throughput"
 RESULTS = HERE / "results" / "throughput.json"
 CONFIG = HERE / "single.toml"
-ARMS = {"full": ["--fidelity", "none"], "screen": ["--fidelity", "0.25", "--eta", "3"],
-        "proxy": ["--fidelity", "proxy,0.25", "--eta", "3"], "proxy-eta9": ["--fidelity", "proxy,0.25", "--eta", "9"]}
+COMMON = ["--population", "24", "--generations", "2", "-o", "eval_tokens=8192"]
+ARMS = {"full": ["--fidelity", "none"], "screen": ["--fidelity", "0.0625", "--eta", "3"],
+        "proxy": ["--fidelity", "proxy,0.0625", "--eta", "3"],
+        "proxy-eta9": ["--fidelity", "proxy,0.0625", "--eta", "9"]}
 
 
 def metricforge() -> list[str]:
@@ -43,7 +45,7 @@ def metricforge() -> list[str]:
 
 def search(arm: str) -> float:
     """Run (or resume) one arm's search; its wall seconds in this call."""
-    args = [*metricforge(), "search", "--config", str(CONFIG), *ARMS[arm], "--run", arm,
+    args = [*metricforge(), "search", "--config", str(CONFIG), *COMMON, *ARMS[arm], "--run", arm,
             "--runs-dir", str(WORK / "runs"), "-r", str(WORK / f"{arm}.db")]
     print("$ " + " ".join(args), flush=True)
     start = time.perf_counter()
@@ -72,7 +74,7 @@ def report(rows: list[dict]) -> str:
     s = rows[0]["settings"] if rows else {}
     lines = ["# Candidates per hour: proxy and multi-fidelity against full fitness", "",
              "Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py` (data in `throughput.json`). "
-             f"Search `single.toml` (population 24, 3 generations, seed 0), SmolLM2-135M, {s.get('dtype')} on "
+             f"Search `single.toml` with `{' '.join(COMMON)}` (seed 0), SmolLM2-135M, {s.get('dtype')} on "
              f"{s.get('device')}; calibration {s.get('calib_source')}, evaluation {s.get('eval_tokens')} tokens of "
              f"{s.get('eval_source')}. Hardware: {rows[0].get('hardware') if rows else '-'}.", "",
              "| arm | options | candidates | scored per budget (n / s) | scoring s | candidates per hour | vs full | "
