@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE))
-from targets import EVOLVED_ALLOC, SETTINGS, load_rows  # noqa: E402
+from targets import EVOLVED_ALLOC, SETTINGS, load_rows, measure_and_report, paired_ratio  # noqa: E402
 
 RESULTS = HERE / "results" / "band_check.jsonl"
 BANDS = (0.0, 0.04, 0.08, 0.12, 0.16, 0.2)  # 0: uniform Wanda, the baseline of every ratio
@@ -86,25 +85,18 @@ def report(path: Path) -> str:
              f"Recipe `{EVOLVED_ALLOC}`; SmolLM2-135M, {s.get('dtype')} on {s.get('device')}; calibration "
              f"{s.get('calib_windows')} x {s.get('calib_length')} tokens of {s.get('calib_source')} (one draw per seed), "
              f"perplexity on the first {s.get('eval_tokens')} tokens of {s.get('eval_source')}. Band 0 is uniform Wanda.",
-             "", "| sparsity | band | draws | perplexity per draw | ratio to Wanda (log se) |", "|---|---|---|---|---|"]
+             "", "| sparsity | band | draws | perplexity per draw | ratio to Wanda |", "|---|---|---|---|---|"]
     for level in sorted({lv for lv, _, _ in ppl}):
         for band in sorted({b for lv, b, _ in ppl if lv == level}):
             seeds = sorted(sd for lv, b, sd in ppl if (lv, b) == (level, band))
             logs = [math.log(ppl[level, band, sd] / ppl[level, 0.0, sd]) for sd in seeds if (level, 0.0, sd) in ppl]
-            se = statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else 0.0
-            ratio = f"{math.exp(statistics.mean(logs)):.3f} ({se:.3f})" if logs else "-"
             lines.append(f"| {float(level):.0%} | {band:g} | {len(seeds)} | "
-                         f"{', '.join(f'{ppl[level, band, sd]:.2f}' for sd in seeds)} | {ratio} |")
+                         f"{', '.join(f'{ppl[level, band, sd]:.2f}' for sd in seeds)} | {paired_ratio(logs)} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    args = parse_args()
-    if not args.report:
-        run(args)
-    text = report(args.results)
-    args.results.with_suffix(".md").write_text(text)
-    print(text)
+    measure_and_report(parse_args(), run, report)
 
 
 if __name__ == "__main__":

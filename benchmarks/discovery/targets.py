@@ -105,6 +105,23 @@ def run(args: argparse.Namespace) -> None:
             print(f"seed {seed} {level:4s} {method:22s} ppl {fit.value:9.3f}  {fit.wall_s:6.1f} s", flush=True)
 
 
+def paired_ratio(logs: list[float]) -> str:
+    """'ratio (log se s)': the geometric mean of paired ratios from their logs, '-' without pairs."""
+    if not logs:
+        return "-"
+    se = statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else 0.0
+    return f"{math.exp(statistics.mean(logs)):.3f} (log se {se:.3f})"
+
+
+def measure_and_report(args: argparse.Namespace, run_rows, report_rows) -> None:
+    """Measure the missing rows (unless ``--report``), then write and print the .md beside the rows."""
+    if not args.report:
+        run_rows(args)
+    text = report_rows(args.results)
+    args.results.with_suffix(".md").write_text(text)
+    print(text)
+
+
 def report(path: Path) -> str:
     """Mean +- standard error per (level, method) and the paired ratio to Wanda."""
     rows = [r for r in load_rows(path) if r["ok"]]
@@ -136,9 +153,7 @@ def report(path: Path) -> str:
                 se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
                 logs = [math.log(ppl[m, level, seed] / ppl["wanda", level, seed]) for seed in seeds
                         if ("wanda", level, seed) in ppl]
-                ratio = (f"{math.exp(statistics.mean(logs)):.3f} (log se "
-                         f"{statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else 0.0:.3f})"
-                         if logs else "-")
+                ratio = paired_ratio(logs)
                 lines.append(f"| {m} | `{METHODS[m][0]}` | {len(values)} | {', '.join(f'{v:.2f}' for v in values)} | "
                              f"{mean:.2f} +- {se:.2f} | {ratio} |")
             lines.append("")
@@ -146,12 +161,7 @@ def report(path: Path) -> str:
 
 
 def main() -> None:
-    args = parse_args()
-    if not args.report:
-        run(args)
-    text = report(args.results)
-    args.results.with_suffix(".md").write_text(text)
-    print(text)
+    measure_and_report(parse_args(), run, report)
 
 
 if __name__ == "__main__":

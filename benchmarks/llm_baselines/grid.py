@@ -127,18 +127,6 @@ def model_dtype_sparsegpt(task) -> tuple[int, int]:
                            "block", work_dtype=dtype)
 
 
-def damped_sparsegpt(task, percdamp: float) -> tuple[int, int]:
-    """SparseGPT (the authors' block variant, sequential, float32) with another damping."""
-    from evaluators.llm.sparsegpt import sparsegpt_prune
-
-    st = task.state
-    hiddens, kwargs_list = st.inputs()
-    granularity = task.config.structure.granularity
-    group = str(granularity) if granularity.kind == "nm" else "layer"
-    return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, task.config.sparsity, group, "block",
-                           percdamp=percdamp)
-
-
 def measure(task, method: str, group: str, sparsity: float):
     """(Fitness, settings) of one method on a prepared task."""
     from primitives.builtins import builtin
@@ -152,7 +140,7 @@ def measure(task, method: str, group: str, sparsity: float):
         return variant.score_pruning(model_dtype_sparsegpt), {**settings, "sparsegpt_work_dtype": "model"}
     if method.startswith("sparsegpt-damp"):
         damp = float(method.removeprefix("sparsegpt-damp"))
-        return (variant.score_pruning(lambda t: damped_sparsegpt(t, damp)),
+        return (variant.score_pruning(lambda t: t.apply_sparsegpt("block", percdamp=damp)),
                 {**settings, "sparsegpt_variant": "block", "percdamp": damp})
     if method.startswith("sparsegpt"):
         kind = "row" if method == "sparsegpt-row" else "block"

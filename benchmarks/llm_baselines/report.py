@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -17,7 +18,8 @@ LABELS = {("wanda", "row"): "Wanda (per row)", ("wanda", "2:4"): "Wanda 2:4",
           ("sparsegpt", "layer"): "SparseGPT (one threshold per 128-column block)",
           ("sparsegpt-row", "row"): "SparseGPT (per row in each 128-column block)", ("sparsegpt", "2:4"): "SparseGPT 2:4",
           ("owl+wanda", "row"): "OWL + Wanda", ("dsnot+wanda", "row"): "DSnoT + Wanda"}
-DAMPINGS = (0.1, 1.0)  # grid.py --damping-check
+sys.path.insert(0, str(HERE))
+from grid import DAMPINGS  # noqa: E402 - grid.py --damping-check, beside this script
 LABELS.update({(f"sparsegpt-damp{d:g}", group): f"SparseGPT{' 2:4' if group == '2:4' else ''}, damping {d:g}"
                for d in DAMPINGS for group in ("2:4", "layer")})
 

@@ -104,11 +104,9 @@ class Reconstruction:
                 ops = {name: _rows_of(value, chosen, full) for name, value in operands.get(layer.name, {}).items()}
                 target = sparsity if isinstance(sparsity, (int, float)) else sparsity[layer.name]
                 scores = weight_scores(fn, layer.name, weight, ops, structure)
-                keep = structure.keep_mask(scores, target).to(weight.device)
-                updated = None
+                keep, updated = structure.keep_mask(scores, target).to(weight.device), None
                 if post is not None:
                     keep, updated = post(layer.name, weight, keep, scores)
-                    keep = keep.to(weight.device)
                 removed = weight.masked_fill(keep, 0) if updated is None else weight - updated.to(weight.device).float()
                 error = _quadratic(removed, self.grams[layer.name])
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)

@@ -259,10 +259,11 @@ class LLMPruneTask(PreparedTask):
         finally:
             restore(self.state.layers, self.state.dense)
 
-    def apply_sparsegpt(self, variant: str | None = None) -> tuple[int, int]:
+    def apply_sparsegpt(self, variant: str | None = None, percdamp: float | None = None) -> tuple[int, int]:
         """Prune with SparseGPT and its weight update (sequential, computed in float32) and keep the
         model pruned (for saving); variant "block" (one threshold per 128 columns, the authors') or
-        "row" (each row inside each block), by default "row" for group row and "block" otherwise."""
+        "row" (each row inside each block), by default "row" for group row and "block" otherwise;
+        ``percdamp``: the damping, by default the paper's (``stats.PERCDAMP``)."""
         from .sparsegpt import sparsegpt_prune
 
         self._single_calibration("SparseGPT pruning a model to keep")
@@ -271,7 +272,8 @@ class LLMPruneTask(PreparedTask):
         group = str(gran) if gran.kind == "nm" else "layer"
         variant = variant or ("row" if cfg.structure.scope == "row" else "block")
         hiddens, kwargs_list = st.inputs()
-        return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, cfg.sparsity, group, variant)
+        damping = {} if percdamp is None else {"percdamp": percdamp}
+        return sparsegpt_prune(st.blocks, st.block_layers, hiddens, kwargs_list, cfg.sparsity, group, variant, **damping)
 
     def _check_sparsegpt_group(self) -> Any:
         """The granularity, when SparseGPT can prune this task's group (ValueError otherwise)."""

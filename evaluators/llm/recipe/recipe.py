@@ -81,6 +81,17 @@ def post_step(recipe: Recipe, inputs: InputStatistics, options: StepOptions = St
     return update
 
 
+def _plan(recipe: Recipe, block_layers: list[list[PrunableLayer]], operands: Any, sparsity: float,
+          group: str | Structure, options: StepOptions) -> tuple[Structure, Any, dict[str, float]]:
+    """(structure, compiled score, per-layer sparsities) of a recipe: what pruning and its proxy share."""
+    from primitives.compile import compile_metric
+
+    structure = parse_structure(group)
+    check_group(recipe, structure)
+    fn = compile_metric(recipe.score)
+    return structure, fn, allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
+
+
 def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[PrunableLayer]], operands: Any,
                       inputs: InputStatistics, sparsity: float, group: str | Structure,
                       options: StepOptions = StepOptions()) -> tuple[int, int]:
@@ -89,12 +100,7 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
     (``input_needs``); (pruned, total)."""
     import torch
 
-    from primitives.compile import compile_metric
-
-    structure = parse_structure(group)
-    check_group(recipe, structure)
-    fn = compile_metric(recipe.score)
-    targets = allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
+    structure, fn, targets = _plan(recipe, block_layers, operands, sparsity, group, options)
     step = post_step(recipe, inputs, options)
     fetch, release = getattr(blocks, "fetch", None), getattr(blocks, "release", None)  # a BlockOffload's
     pruned = total = 0
@@ -125,12 +131,7 @@ def sampled_recipe_errors(recipe: Recipe, proxy: Reconstruction, block_layers: l
     """layer -> the reconstruction proxy of a recipe on ``rows`` seeded rows per layer: the allocation of
     the whole model, then on the sampled rows the same masks and post-mask step as ``prune_with_recipe``
     (``Reconstruction.sampled_errors``); nothing is pruned."""
-    from primitives.compile import compile_metric
-
-    structure = parse_structure(group)
-    check_group(recipe, structure)
-    fn = compile_metric(recipe.score)
-    targets = allocate(recipe, fn, block_layers, operands, sparsity, structure, options.lam)
+    structure, fn, targets = _plan(recipe, block_layers, operands, sparsity, group, options)
     return proxy.sampled_errors(fn, operands, targets, structure, rows, seed, post_step(recipe, inputs, options))
 
 
