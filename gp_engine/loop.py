@@ -20,7 +20,7 @@ from gp_engine.budgets import Budget, RunMaps, reduced_budgets
 from gp_engine.cache import FitnessCache
 from gp_engine.candidates import Candidate, Counts
 from gp_engine.checkpoint import CheckpointError, rng_states, set_rng_states
-from gp_engine.config import SearchConfig
+from gp_engine.config import PROXY, SearchConfig
 from gp_engine.env import hardware, library_versions
 from gp_engine.fidelity import selection_values
 from gp_engine.genome import make_genome
@@ -163,6 +163,10 @@ class Search:
         status = "failed"
         try:
             reduced = reduced_budgets(self.task, self.spec, cfg.fidelity, maps.reduced_map)
+            if PROXY in cfg.fidelity and self.genome.evolve != "score":
+                log.warning("the proxy rung ranks layer allocations poorly (benchmarks/discovery/"
+                            "recipe_proxy_*.md): it may screen out a %s search's best; a reduced "
+                            "evaluation budget as first rung does not", self.genome.evolve)
             self.levels = {None: len(reduced), **{b.label: i for i, b in enumerate(reduced)}}
             full = Budget(self.settings, self.settings_key, maps.full)
             self.scorer = Scorer(registry=self.registry, run_id=self.run_id, budget=full, dedup=self.dedup,

@@ -11,6 +11,11 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      allocation evolved at 70% (Wanda's score, no weight update, robust fitness);
   3b. ``metricforge search --config benchmarks/discovery/recipe50.toml``: score and allocation evolved
      together at 50% (no weight update, robust fitness, the reconstruction proxy as first rung);
+     ``recipe50-wide-s1`` and ``-s2`` run it again with 1.5 times the population, the 512-token screen
+     as first rung instead of the proxy, and search seeds 1 and 2 (does the winner depend on the
+     search's draw?);
+  3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
+     step evolved together at 70% (no weight update, robust fitness);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
@@ -38,12 +43,21 @@ ROOT = HERE.parents[1]
 WORK = HERE / "work"
 KEPT = HERE / "results"  # per search: the validation, summary and config of its run, kept in the repository
 RUN_FILES = ("results/validation.json", "results/summary.json", "config.json")
-SEARCHES = {"robust": HERE / "robust.toml", "single": HERE / "single.toml", "allocation": HERE / "allocation.toml",
-            "recipe50": HERE / "recipe50.toml"}
-BASELINES = {"robust": ("magnitude", "ria"), "single": ("magnitude", "ria"),  # beside wanda, the comparison baseline
-             "allocation": ("owl_wanda", "dsnot_wanda"), "recipe50": ("owl_wanda", "dsnot_wanda")}
-REGISTRY = {"robust": "registry.db", "single": "registry.db", "allocation": "recipes.db", "recipe50": "recipes.db"}  # under work/
-LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5"}
+# 1.5 times recipe50's population, and the 512-token screen as first rung: the reconstruction
+# proxy drops the best recipes (results/recipe_proxy_0.5.md), so these searches do without it.
+WIDE = ["--population", "24", "--generations", "4", "--fidelity", "0.25"]
+SEARCHES = {  # name -> (config, extra search options)
+    "robust": (HERE / "robust.toml", []), "single": (HERE / "single.toml", []),
+    "allocation": (HERE / "allocation.toml", []), "recipe50": (HERE / "recipe50.toml", []),
+    "recipe50-wide-s1": (HERE / "recipe50.toml", [*WIDE, "--seed", "1"]),
+    "recipe50-wide-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2"]),
+    "recipe70": (HERE / "recipe70.toml", [])}
+RECIPES = ("allocation", "recipe50", "recipe50-wide-s1", "recipe50-wide-s2", "recipe70")
+BASELINES = {name: ("owl_wanda", "dsnot_wanda") if name in RECIPES else ("magnitude", "ria")  # beside wanda
+             for name in SEARCHES}
+REGISTRY = {name: "recipes.db" if name in RECIPES else "registry.db" for name in SEARCHES}  # under work/
+LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5",
+          "recipe50-wide-s1": "0.5", "recipe50-wide-s2": "0.5", "recipe70": "0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 
@@ -81,10 +95,11 @@ def searches(names: list[str], top: int) -> None:
     """The searches, then their held-out validations (each resumes from the run folder and registry);
     each validated run's files are copied to results/<name>/."""
     for name in names:
-        run([*metricforge(), "search", "--config", str(SEARCHES[name]), "--run", name, "--runs-dir",
+        config, extra = SEARCHES[name]
+        run([*metricforge(), "search", "--config", str(config), *extra, "--run", name, "--runs-dir",
              str(WORK / "runs"), "-r", str(WORK / REGISTRY[name])])
     for name in names:
-        count = "1" if name in ("allocation", "recipe50") else str(top)  # its best allocations are equivalent formulas
+        count = "1" if name in RECIPES else str(top)  # a recipe search's best are near-equivalent formulas
         run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", count, *BASELINES[name],
              "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
         for file in RUN_FILES:
@@ -116,21 +131,24 @@ def report() -> None:
              "+- standard error over the three calibration seeds; ratio: geometric mean over the (setting, "
              "seed) pairs of the metric's perplexity over Wanda's.", ""]
     recorded = recorded_sections(HERE / "results.md")
-    for name, config in SEARCHES.items():
+    for name, (config, extra) in SEARCHES.items():
         path = KEPT / name / "validation.json"
         if not path.is_file():
             lines += [recorded[name]] if name in recorded else [f"## {name}: not validated yet", ""]
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         summary = json.loads((KEPT / name / "summary.json").read_text(encoding="utf-8"))
-        settings = json.loads((KEPT / name / "config.json").read_text(encoding="utf-8")).get("settings", {})
+        run_config = json.loads((KEPT / name / "config.json").read_text(encoding="utf-8"))
+        settings, search = run_config.get("settings", {}), run_config.get("search", {})
         head, rows = data["table"]["columns"], data["table"]["rows"]
-        lines += [f"## Search `{name}` ({config.name}), then held-out validation", "",
+        options = f" {' '.join(extra)}" if extra else ""
+        lines += [f"## Search `{name}` ({config.name}{options}), then held-out validation", "",
                   f"Search: {summary['counters'].get('evaluated', '?')} evaluated over {summary['generation']} "
                   f"generations; settings key {summary['settings_key']}; dtype {settings.get('dtype')} on "
                   f"{settings.get('device')}; calibration {settings.get('calib_source')} x "
                   f"{settings.get('calib_draws', 1)} draw(s); search evaluation {settings.get('eval_source')}, "
-                  f"{settings.get('eval_tokens')} tokens; seed 0.", "",
+                  f"{settings.get('eval_tokens')} tokens; population {search.get('population')}, seed "
+                  f"{search.get('seed')}.", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         lines.append("")

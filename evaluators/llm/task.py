@@ -226,15 +226,20 @@ class LLMPruneTask(PreparedTask):
 
     def _sampled_recipe(self, recipe: Recipe, start: float) -> Fitness:
         """The sampled reconstruction proxy of a recipe (``recipe.sampled_recipe_errors``): nothing pruned."""
+        return self._run_sampled(lambda proxy: self.recipe_proxy_errors(recipe, proxy), start, metric=recipe.text)
+
+    def recipe_proxy_errors(self, recipe: Recipe, proxy: Reconstruction | None = None) -> dict[str, float]:
+        """layer -> a recipe's relative reconstruction error on ``proxy_rows`` seeded rows per layer (every
+        row when proxy_rows is 0), from the dense model's statistics; nothing is pruned."""
         from .recipe.recipe import check_task, input_needs, sampled_recipe_errors, task_operands
 
         check_task(self, recipe)
         st, cfg = self.state, self.config
         inputs = st.store.statistics(**input_needs(recipe))  # first: a pass it runs also gives X, Xs and Y
         operands = st.operands_for(task_operands(recipe))
-        return self._run_sampled(lambda proxy: sampled_recipe_errors(
-            recipe, proxy, st.block_layers, operands, inputs, cfg.sparsity, cfg.structure, cfg.proxy_rows, cfg.seed),
-            start, metric=recipe.text)
+        rows = cfg.proxy_rows or max(layer.shape[0] for layer in st.layers)
+        return sampled_recipe_errors(recipe, proxy or st.reconstruction(), st.block_layers, operands, inputs,
+                                     cfg.sparsity, cfg.structure, rows, cfg.seed)
 
     def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
         """Prune the model in place with a recipe and keep it pruned (for saving); (pruned, total)."""

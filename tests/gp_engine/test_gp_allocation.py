@@ -93,3 +93,17 @@ def test_the_post_step_evolves_as_a_gene_and_survives_a_resume(tmp_path, tiny_ll
     assert set(posts) <= {"none", "ls"}
     with pytest.raises(ValueError, match="posts"):
         SearchConfig(posts=("ls",))  # evolve = "score" has no post step
+
+
+def test_an_allocation_search_with_the_proxy_rung_warns_and_still_runs(tmp_path, tiny_llm_options, caplog):
+    # The reconstruction proxy ranks allocations poorly (benchmarks/discovery/recipe_proxy_*.md): the search
+    # says so once, and the proxy rung still screens (its budget is counted).
+    import logging
+
+    cfg = _config(tiny_llm_options, generations=0, population=4, fidelity=("proxy",))
+    with caplog.at_level(logging.WARNING, logger="gp_engine.loop"):
+        with Search(cfg, tmp_path / "run", registry=str(tmp_path / "r.db")) as search:
+            result = search.run()
+    assert sum("ranks layer allocations poorly" in r.getMessage() for r in caplog.records) == 1
+    assert any(label.startswith("fitness=reconstruction") for label in search.budget_counts)
+    assert result.counters["evaluated"] >= 4

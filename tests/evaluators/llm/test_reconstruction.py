@@ -189,3 +189,18 @@ def test_sampling_every_row_of_a_recipe_gives_its_full_proxy(task, proxy, text):
     few = task.variant(fitness="reconstruction", proxy_rows=8)
     assert few.score_recipe(recipe).value == few.score_recipe(recipe).value > 0
     assert intact(task)
+
+
+def test_recipe_proxy_errors_name_every_layer_and_fold_into_the_proxy(task, proxy):
+    # The per-layer errors a benchmark compares aggregates over: their mean is the proxy's value, and a
+    # task without proxy_rows measures every row (the full proxy) without pruning the model.
+    from primitives.reference import resolve_recipe
+
+    recipe = resolve_recipe("recipe(score=wanda, alloc=abs(zsn(depth)), unit=layer, post=dsnot)")
+    few = task.variant(fitness="reconstruction", proxy_rows=8)
+    errors = few.recipe_proxy_errors(recipe)
+    assert set(errors) == {layer.name for layer in task.state.layers}
+    assert aggregate(errors) == pytest.approx(few.score_recipe(recipe).value)
+    everything = task.recipe_proxy_errors(recipe)
+    assert aggregate(everything) == pytest.approx(proxy.score_recipe(recipe).value, rel=1e-4)
+    assert intact(task)
