@@ -174,8 +174,9 @@ def summarise(rows: list[dict[str, Any]], sizes: dict[str, int]) -> dict[str, An
     out: dict[str, Any] = {"candidates": len(rows), "finite": len(finite), "near_best": len(near), "aggregates": {}}
     if len(finite) < 3:
         return out
-    for name in aggregates(finite[0]["errors"], sizes):
-        values = [aggregates(r["errors"], sizes)[name] for r in finite]
+    folded = [aggregates(r["errors"], sizes) for r in finite]
+    for name in folded[0]:
+        values = [f[name] for f in folded]
         out["aggregates"][name] = {
             "spearman": spearman(values, ppl),
             "spearman_named": spearman([values[i] for i in named], [ppl[i] for i in named]) if len(named) > 2 else None,
@@ -185,8 +186,7 @@ def summarise(rows: list[dict[str, Any]], sizes: dict[str, int]) -> dict[str, An
     for post in ("none", "dsnot"):
         part = [i for i, r in enumerate(finite) if r["text"].endswith(f"post={post})") or (post == "none" and "post=" not in r["text"])]
         if len(part) > 2:
-            out[f"spearman_mean_post_{post}"] = spearman(
-                [aggregates(finite[i]["errors"], sizes)["mean"] for i in part], [ppl[i] for i in part])
+            out[f"spearman_mean_post_{post}"] = spearman([folded[i]["mean"] for i in part], [ppl[i] for i in part])
             out[f"count_post_{post}"] = len(part)
     out["proxy_s_median"] = statistics.median(r["proxy_s"] for r in finite)
     out["full_s_median"] = statistics.median(r["perplexity"]["wall_s"] for r in finite)
