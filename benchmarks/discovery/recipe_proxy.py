@@ -247,6 +247,10 @@ def main() -> None:
               "rows": args.rows, "recipe_seed": args.seed, "hardware": hardware(), "versions": library_versions(),
               "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "summary": summarise(rows, sizes)}
+    stored = args.results.with_suffix(".json")
+    if args.report_only and stored.is_file():  # the scoring run's command, machine and date, not this one's
+        run = json.loads(stored.read_text())
+        report.update({k: run[k] for k in ("command", "hardware", "versions", "threads", "date") if k in run})
     args.results.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
     text = markdown(report, rows, sizes)
     args.results.with_suffix(".md").write_text(text)
