@@ -54,6 +54,17 @@ class Structure:
         """True when each output row's mask depends on that row's scores alone (per-row elements, N:M)."""
         return self.granularity.kind == "nm" or (self.granularity.kind == "element" and self.scope == "row")
 
+    def group_range(self, scores: Tensor) -> tuple[Tensor, Tensor]:
+        """(min, max) of each comparison group of single weights (per row, per N:M block) of a 2-D
+        layer, or of the whole layer where groups hold several weights; NaN propagates into both."""
+        gran = self.granularity
+        if scores.dim() == 2 and gran.kind == "element" and self.scope == "row":
+            return scores.amin(dim=1), scores.amax(dim=1)  # separately: several times faster than aminmax
+        if scores.dim() == 2 and gran.kind == "nm" and scores.shape[1] % gran.b == 0:
+            blocks = scores.reshape(scores.shape[0], -1, gran.b)
+            return blocks.amin(dim=2), blocks.amax(dim=2)
+        return scores.amin(), scores.amax()
+
     def check_sparsity(self, sparsity: float) -> float:
         """Sparsity as a float in [0, 1); an N:M structure must be asked for at N/M."""
         gran = self.granularity

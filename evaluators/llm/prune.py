@@ -9,6 +9,7 @@ from evaluators.failure import check_scores
 from evaluators.failure import restore as restore_tensors
 from evaluators.failure import snapshot as snapshot_tensors
 from evaluators.granularity import Structure, global_group_keep_masks, head_role, parse_structure
+from evaluators.masks import zero_pruned
 from evaluators.progress import track
 
 from .blocks import run_block
@@ -26,18 +27,6 @@ def snapshot(layers: list[PrunableLayer]) -> dict[str, Any]:
 def restore(layers: list[PrunableLayer], saved: Mapping[str, Any]) -> None:
     """Copy the saved weights back into the model."""
     restore_tensors({layer.name: layer.module.weight for layer in layers}, saved)
-
-
-def _group_range(scores: Any, structure: Structure) -> tuple[Any, Any]:
-    """(min, max) of every element-level comparison group of a layer (NaN propagates into both)."""
-    import torch
-
-    gran = structure.granularity
-    if gran.kind == "element" and structure.scope == "row":
-        return torch.aminmax(scores, dim=1)
-    if gran.kind == "nm" and scores.shape[1] % gran.b == 0:
-        return torch.aminmax(scores.reshape(scores.shape[0], -1, gran.b), dim=2)
-    return torch.aminmax(scores)
 
 
 def layer_scores(fn: ScoreFn, layer: PrunableLayer, ops: Mapping[str, Any], group: str | Structure) -> Any:
@@ -58,7 +47,7 @@ def weight_scores(fn: ScoreFn, name: str, weight: Any, ops: Mapping[str, Any], g
         scores = torch.broadcast_to(scores.float(), weight.shape)
     except RuntimeError as exc:
         raise ScoreError(f"{name}: scores of shape {tuple(scores.shape)} do not fit W {tuple(weight.shape)}") from exc
-    low, high = _group_range(scores, structure)
+    low, high = structure.group_range(scores)
     check_scores(name, scores, low, high, None if structure.is_global else str(structure))
     return scores
 
@@ -71,7 +60,7 @@ def apply_masks(layers: list[PrunableLayer], masks: Mapping[str, Any]) -> tuple[
     with torch.no_grad():
         for layer in layers:
             keep = masks[layer.name]
-            layer.weight.mul_(keep)
+            zero_pruned(layer.weight, keep)
             pruned += keep.numel() - int(keep.count_nonzero())
             total += keep.numel()
     return pruned, total

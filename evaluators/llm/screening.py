@@ -31,13 +31,15 @@ class Screened:
         import numpy as np
         import torch
 
+        from evaluators.masks import zero_pruned
+
         pruned = total = 0
         with torch.no_grad():
             for layer in layers:
                 packed, shape = self.patterns[layer.name]
                 count = int(np.prod(shape))
                 keep = torch.from_numpy(np.unpackbits(packed, count=count).view(np.bool_).reshape(shape))
-                layer.weight.mul_(keep.to(layer.weight.device))
+                zero_pruned(layer.weight, keep)
                 pruned, total = pruned + count - int(keep.count_nonzero()), total + count
         return pruned, total
 

@@ -13,17 +13,6 @@ from evaluators.granularity import keep_masks, parse_structure
 ScoreFn = Callable[[Mapping[str, Tensor]], Tensor]
 
 
-def _group_range(scores: Tensor, group: str) -> tuple[Tensor, Tensor]:
-    """(min, max) of every comparison group of a layer (NaN propagates into both)."""
-    structure = parse_structure(group)
-    gran = structure.granularity
-    if gran.kind == "nm" and scores.dim() == 2:
-        return torch.aminmax(scores.reshape(-1, gran.b), dim=1)
-    if gran.kind == "element" and structure.scope == "row" and scores.dim() == 2:
-        return torch.aminmax(scores, dim=1)
-    return torch.aminmax(scores.reshape(-1))  # a layer, or groups of several weights: the whole layer
-
-
 def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], group: str) -> dict[str, Tensor]:
     """Scores per layer from compiled metric fn; ScoreError when any layer's scores are unusable."""
     result: dict[str, Tensor] = {}
@@ -31,7 +20,7 @@ def metric_scores(fn: ScoreFn, operands: Mapping[str, Mapping[str, Tensor]], gro
         scores = fn(values)
         if not isinstance(scores, Tensor) or scores.shape != values["W"].shape:
             raise ScoreError(f"scores of {name} do not have the weight's shape {tuple(values['W'].shape)}")
-        low, high = _group_range(scores, group)
+        low, high = parse_structure(group).group_range(scores)
         check_scores(name, scores, low, high, None if parse_structure(group).is_global else group)
         result[name] = scores
     if parse_structure(group).is_global and result:

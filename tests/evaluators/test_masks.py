@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evaluators.masks import TIE_LIMIT, Group, TiedScoresError, allow_ties, check_sparsity, global_keep_masks, keep_mask, parse_group
+from evaluators.masks import (TIE_LIMIT, Group, TiedScoresError, allow_ties, check_sparsity, global_keep_masks, keep_mask,
+                              parse_group, zero_pruned)
 
 
 def _reference(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -220,3 +221,14 @@ def test_real_layer_shapes_exact() -> None:
         assert ((~row).sum(dim=1) == shape[1] // 2).all()
         assert int((~keep_mask(scores, 0.5, "layer")).sum()) == scores.numel() // 2
         assert ((~keep_mask(scores, 0.5, "2:4")).reshape(-1, 4).sum(dim=1) == 2).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_zero_pruned_equals_multiplying_by_the_mask(dtype: torch.dtype) -> None:
+    torch.manual_seed(2)
+    weight = torch.randn(8, 96, dtype=dtype)
+    keep = keep_mask(weight.float().abs(), 0.5, "row")
+    expected = weight * keep
+    zero_pruned(weight, keep)
+    assert torch.equal(weight, expected) and torch.equal(weight.signbit(), expected.signbit())
+

@@ -52,3 +52,18 @@ def test_bad_structures(bad: str) -> None:
 def test_bad_aggregate() -> None:
     with pytest.raises(ValueError, match="aggregate"):
         parse_structure("vector:4", aggregate="median")
+
+
+@pytest.mark.parametrize("group,view", [("row", (6, 1, 16)), ("2:4", (6, 4, 4)), ("layer", (1, 1, 96)),
+                                        ("vector:4@row", (1, 1, 96))])
+def test_group_range_is_each_comparison_groups_min_and_max(group: str, view: tuple[int, int, int]) -> None:
+    import torch
+
+    scores = torch.randn(6, 16)
+    scores[1, 3] = float("nan")
+    low, high = parse_structure(group).group_range(scores)
+    groups = scores.reshape(view)
+    expected_low, expected_high = torch.aminmax(groups, dim=2)
+    assert torch.equal(low.reshape(-1).nan_to_num(), expected_low.reshape(-1).nan_to_num())
+    assert torch.equal(high.reshape(-1).nan_to_num(), expected_high.reshape(-1).nan_to_num())
+    assert low.reshape(-1).isnan().any() and high.reshape(-1).isnan().any()  # NaN reaches the failure check
