@@ -14,7 +14,8 @@ calibrated on reviews and the Python library reference and evaluated on the tuto
 - wanda+ls: Wanda's masks and the least-squares update of the kept weights (``post=ls``);
 - owl_wanda, dsnot_wanda: the built-in recipes without weight update;
 - evolved alloc (+ dsnot): the allocation search's winner, without and with DSnoT's refinement;
-- joint recipe: the winner of the joint score + allocation search (run.py's recipe50).
+- joint recipe, joint recipe, wide s1: the winners of the joint score + allocation searches at 50%
+  (run.py's recipe50 and recipe50-wide-s1), also at 70%: does a recipe found at 50% hold there?
 
 Ratios are paired: each method's perplexity over Wanda's on the same draw and level, geometric mean
 over draws, with the standard error of the mean log ratio. Recipes with a weight update are listed
@@ -35,6 +36,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 RESULTS = HERE / "results" / "targets.jsonl"
 EVOLVED_ALLOC = "recipe(score=wanda, alloc=abs(zsn(depth)), unit=block)"  # results.md, allocation search
 JOINT = "recipe(score=add(mul(G, abs(W)), mul(X, abs(W))), alloc=abs(zsn(depth)), unit=block)"  # recipe50 search
+JOINT_WIDE = ("recipe(score=mul(X, add(sdiv(abs(W), colsum(abs(W))), sdiv(abs(W), rowsum(abs(W))))), "
+              "alloc=abs(log(depth)), unit=block)")  # recipe50-wide-s1 search
 METHODS = {  # name -> (recipe text or a method word, updates weights)
     "wanda": ("wanda", False),
     "owl_wanda": ("owl_wanda", False),
@@ -42,11 +45,13 @@ METHODS = {  # name -> (recipe text or a method word, updates weights)
     "evolved alloc": (EVOLVED_ALLOC, False),
     "evolved alloc + dsnot": ("recipe(score=wanda, alloc=abs(zsn(depth)), unit=block, post=dsnot)", False),
     "joint recipe": (JOINT, False),
+    "joint recipe, wide s1": (JOINT_WIDE, False),
     "wanda+ls": ("recipe(score=wanda, post=ls)", True),
     "sparsegpt_obs": ("sparsegpt_obs", True),
     "sparsegpt": ("sparsegpt", True),  # the sequential algorithm, not a recipe
 }
-LEVELS = {"0.5": list(METHODS), "0.7": ["wanda", "owl_wanda", "dsnot_wanda", "evolved alloc", "evolved alloc + dsnot"],
+LEVELS = {"0.5": list(METHODS), "0.7": ["wanda", "owl_wanda", "dsnot_wanda", "evolved alloc", "evolved alloc + dsnot",
+                                         "joint recipe", "joint recipe, wide s1"],
           "2:4": ["wanda", "wanda+ls", "sparsegpt_obs", "sparsegpt"]}
 SETTINGS = {"calib_source": "python-docs:howto", "eval_source": "python-docs:reference", "eval_tokens": 4096,
             "calib_windows": 16, "calib_length": 512}
