@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["TIE_LIMIT", "Group", "TiedScoresError", "allow_ties", "check_sparsity", "global_keep_masks",
-           "keep_mask", "parse_group", "zero_pruned"]
+           "keep_mask", "masked", "parse_group", "zero_pruned"]
 
 TIE_LIMIT = 0.5  # most of a mask chosen by position: the scores do not rank the weights
 _tie_limit: contextvars.ContextVar[float | None] = contextvars.ContextVar("tie_limit", default=TIE_LIMIT)
@@ -259,10 +259,19 @@ def global_keep_masks(scores: Mapping[str, Tensor], sparsity: float) -> dict[str
     return {name: part.view(s.shape).to(s.device) for (name, s), part in zip(checked.items(), parts)}
 
 
-def zero_pruned(weight: Tensor, keep: Tensor) -> None:
-    """Zero in place the entries of ``weight`` that a bool keep-mask (broadcastable) does not keep.
+def _as_factor(keep: Tensor, device: torch.device) -> Tensor:
+    """A bool keep-mask as bytes, to multiply by: several times faster on the CPU than multiplying by
+    bool (which PyTorch converts element by element first) or ``masked_fill``."""
+    keep = keep.to(device)
+    return keep.view(torch.uint8) if keep.dtype == torch.bool else keep
 
-    The same values as ``weight.mul_(keep)``; the mask is multiplied as bytes, about three times
-    faster on the CPU than as bool (which PyTorch converts element by element first)."""
-    keep = keep.to(weight.device)
-    weight.mul_(keep.view(torch.uint8) if keep.dtype == torch.bool else keep)
+
+def zero_pruned(weight: Tensor, keep: Tensor) -> None:
+    """Zero in place the entries of ``weight`` that a bool keep-mask (broadcastable) does not keep
+    (the values of ``weight.mul_(keep)``)."""
+    weight.mul_(_as_factor(keep, weight.device))
+
+
+def masked(weight: Tensor, keep: Tensor) -> Tensor:
+    """A copy of ``weight`` with the entries a bool keep-mask does not keep set to zero."""
+    return weight * _as_factor(keep, weight.device)

@@ -90,6 +90,8 @@ class Reconstruction:
         (a recipe's DSnoT refinement or weight update)."""
         import torch
 
+        from evaluators.masks import masked
+
         from .prune import weight_scores
 
         if not structure.rows_independent:
@@ -107,7 +109,7 @@ class Reconstruction:
                 keep, updated = structure.keep_mask(scores, target).to(weight.device), None
                 if post is not None:
                     keep, updated = post(layer.name, weight, keep, scores)
-                removed = weight.masked_fill(keep, 0) if updated is None else weight - updated.to(weight.device).float()
+                removed = masked(weight, ~keep) if updated is None else weight - updated.to(weight.device).float()
                 error = _quadratic(removed, self.grams[layer.name])
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
         return out
