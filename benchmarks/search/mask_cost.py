@@ -1,5 +1,6 @@
-"""Seconds to mask a candidate (scores, masks, zeroing, exact restore) on SmolLM2-135M, against
-one 512-token evaluation window: the cost a search pays per candidate on its cheapest rung.
+"""Seconds to mask a candidate (scores, masks, zeroing, exact restore; for a recipe also its
+allocation and DSnoT's refinement) on SmolLM2-135M, against one 512-token evaluation window: the
+cost a search pays per candidate on its cheapest rung.
 
     PYTHONPATH=. .venv/bin/python benchmarks/search/mask_cost.py --base HEAD~1 > benchmarks/search/results/mask_cost.md
 
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("mul(X, abs(W))", "mul(add(sdiv(abs(W), colsum(abs(W))), sdiv(abs(W), rowsum(abs(W)))), sqrt(X))")
 GROUPS = ("row", "2:4")
+RECIPES = ("recipe(score=wanda, alloc=abs(zsn(depth)), unit=block, post=dsnot)",)  # at 50% per row
 
 CHILD = r"""
 import json, sys, time, torch
@@ -30,8 +32,22 @@ torch.set_num_threads(int(sys.argv[1]))
 from evaluators.llm.task import LLMPruneTask
 from evaluators.llm.perplexity import window_nll_sums
 from evaluators.llm.prune import prune_oneshot, restore
+from evaluators.llm.recipe.recipe import apply_recipe
 from primitives.compile import compile_metric
 from primitives.metric import Metric
+from primitives.reference import resolve_recipe
+
+
+def best_of_three(prune, layers, dense):
+    times = []
+    for _ in range(4):  # the first warms up
+        start = time.perf_counter()
+        prune()
+        restore(layers, dense)
+        times.append(time.perf_counter() - start)
+    return min(times[1:])
+
+
 out = {}
 for group in json.loads(sys.argv[3]):
     task = LLMPruneTask(sparsity=0.5, group=group, calib_source="reviews", calib_windows=16, calib_length=512,
@@ -41,13 +57,12 @@ for group in json.loads(sys.argv[3]):
     for text in json.loads(sys.argv[2]):
         metric = Metric.parse(text)
         fn, ops = compile_metric(metric), st.operands_for(tuple(metric.operands))
-        times = []
-        for _ in range(4):
-            start = time.perf_counter()
-            prune_oneshot(fn, st.layers, ops, task.config.sparsity, task.config.structure)
-            restore(st.layers, st.dense)
-            times.append(time.perf_counter() - start)
-        out[f"{group} {text}"] = min(times[1:])
+        out[f"{group} {text}"] = best_of_three(
+            lambda: prune_oneshot(fn, st.layers, ops, task.config.sparsity, task.config.structure), st.layers, st.dense)
+    if group == "row":
+        for text in json.loads(sys.argv[4]):
+            recipe = resolve_recipe(text)
+            out[f"{group} {text}"] = best_of_three(lambda: apply_recipe(task, recipe), st.layers, st.dense)
     start = time.perf_counter()
     for _ in range(3):
         window_nll_sums(st.model, st.eval[:1])
@@ -60,7 +75,8 @@ def measure(checkout: Path, threads: int) -> dict:
     """The model dtype, and seconds per masking (best of three after a warm-up) and per evaluation
     window, from a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "OMP_NUM_THREADS": str(threads)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(threads), json.dumps(METRICS), json.dumps(GROUPS)],
+    done = subprocess.run([sys.executable, "-c", CHILD, str(threads), json.dumps(METRICS), json.dumps(GROUPS),
+                           json.dumps(RECIPES)],
                           env=env, capture_output=True, text=True, cwd=checkout)
     if done.returncode:
         raise SystemExit(f"measurement in {checkout} failed:\n{done.stderr[-2000:]}")

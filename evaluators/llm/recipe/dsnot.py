@@ -9,27 +9,76 @@ No weight changes value and the row's count of kept weights is unchanged.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 MAX_CYCLES = 50
 THRESHOLD = 0.1
 VAR_POWER = 1.0
 SKIP = ("mlp.",)  # the authors' default refines attention layers only
+_COLUMN_BITS = 20  # a stable sort key packs the column into the low bits of an int64
 
 
-def _ordered(values: Any, valid: Any, descending: bool) -> tuple[Any, Any]:
-    """Per row: column indices of the valid entries sorted by value (invalid ones last), and their count."""
+def _stable_argsort(keys: Any) -> Any:
+    """Per row of a float32 matrix: the columns by ascending key, ties by column (a stable argsort).
+    On the CPU each entry becomes one distinct int64, its key's order bits then its column, sorted by
+    numpy's vectorised sort: the same order, several times faster than torch's stable sort."""
+    import numpy as np
     import torch
 
-    fill = float("-inf") if descending else float("inf")
-    order = torch.sort(values.masked_fill(~valid, fill), dim=1, descending=descending, stable=True).indices
-    return order, valid.sum(dim=1)
+    if keys.device.type != "cpu" or keys.dtype != torch.float32 or keys.shape[1] >= 1 << _COLUMN_BITS:
+        return torch.sort(keys, dim=1, stable=True).indices
+    bits = (keys.detach() + 0.0).numpy().view(np.int32).astype(np.int64)  # + 0.0: -0 sorts as +0
+    ordered = np.where(bits < 0, bits ^ 0x7FFFFFFF, bits) + (1 << 31)  # in [0, 2^32), monotone in the key
+    packed = np.sort((ordered << _COLUMN_BITS) | np.arange(keys.shape[1], dtype=np.int64), axis=1)
+    return torch.from_numpy(packed & ((1 << _COLUMN_BITS) - 1))
 
 
-def _take(order: Any, count: Any, pointer: Any) -> tuple[Any, Any]:
-    """The column at each row's pointer in its list, and whether the pointer is still inside the list."""
+def _columns(within: Any) -> Any:
+    """The columns of each row's True entries, ascending (rows x count): every row has as many."""
+    import numpy as np
+    import torch
+
+    if within.device.type == "cpu":  # numpy's flat nonzero: several times faster than torch's 2-D one
+        flat = torch.from_numpy(np.flatnonzero(within.numpy()))
+    else:
+        flat = within.reshape(-1).nonzero().squeeze(1)
+    return (flat % within.shape[1]).view(within.shape[0], -1)
+
+
+def _ordered(keys: Any, member: Any, within: Any) -> Any:
+    """Per row: the ``member`` columns sorted by key (ascending, ties by column), then the rest. When
+    every row has as many ``within`` columns (a superset of the members: a row mask's pruned or kept
+    entries), only those are sorted."""
+    import torch
+
+    filled = torch.where(member, keys.float(), math.inf)
+    counts = within.sum(dim=1)
+    if within.shape[0] and int(counts[0]) > 0 and bool((counts == counts[0]).all()):
+        cols = _columns(within)
+        return cols.gather(1, _stable_argsort(filled.gather(1, cols)))
+    return _stable_argsort(filled)
+
+
+def _split(order: Any, member: Any, first: Any) -> tuple[Any, Any]:
+    """Each row's list of members reordered, keeping the order inside each part: the ``first`` members,
+    then the others; with the count of the first part."""
+    import torch
+
+    position = torch.arange(order.shape[1], device=order.device).unsqueeze(0)
+    listed = position < member.sum(dim=1, keepdim=True)
+    front = first.gather(1, order) & listed
+    back = listed & ~front
+    ahead = front.sum(dim=1, keepdim=True)
+    place = torch.where(front, front.cumsum(dim=1) - 1, torch.where(back, ahead + back.cumsum(dim=1) - 1, position))
+    return torch.empty_like(order).scatter_(1, place, order), ahead.squeeze(1)
+
+
+def _take(order: Any, start: Any, count: Any, pointer: Any) -> tuple[Any, Any]:
+    """The column at each row's pointer in its list (``count`` entries of ``order`` from ``start``),
+    and whether the pointer is still inside the list."""
     inside = pointer < count
-    column = order.gather(1, pointer.clamp(max=order.shape[1] - 1).unsqueeze(1)).squeeze(1)
+    column = order.gather(1, (start + pointer).clamp(max=order.shape[1] - 1).unsqueeze(1)).squeeze(1)
     return column, inside
 
 
@@ -44,12 +93,16 @@ def dsnot_refine(weight: Any, keep: Any, mean: Any, var: Any, scores: Any, max_c
     error = (contrib * ~keep).sum(dim=1)
     growth = contrib / var.float().clamp_min(1e-12).reshape(1, -1) ** var_power
     rows = torch.arange(w.shape[0], device=w.device)
-    lists = {  # (order, count): pruned to regrow by sign of e, kept to prune by sign of their contribution
-        ("grow", True): _ordered(growth, ~keep & (contrib > 0), descending=True),
-        ("grow", False): _ordered(growth, ~keep & (contrib < 0), descending=False),
-        ("prune", True): _ordered(scores.float(), keep & (contrib < 0), descending=False),
-        ("prune", False): _ordered(scores.float(), keep & (contrib > 0), descending=False),
-    }
+    # (order, start, count) per list. Regrow, for e > 0, pruned weights of positive contribution by
+    # growth descending, for e < 0 negative ones by growth ascending: both by |growth| descending.
+    # Prune, for e > 0, kept weights of negative contribution by score ascending, for e < 0 positive ones.
+    lists = {}
+    for kind, keys, within, front in (("grow", -growth.abs(), ~keep, contrib > 0),
+                                      ("prune", scores.float(), keep, contrib < 0)):
+        member = within & (contrib != 0)
+        order, ahead = _split(_ordered(keys, member, within), member, front)
+        lists[kind, True] = (order, torch.zeros_like(ahead), ahead)
+        lists[kind, False] = (order, ahead, member.sum(dim=1) - ahead)
     pointers = {key: torch.zeros_like(rows) for key in lists}
     active = torch.ones_like(rows, dtype=torch.bool)
     for _ in range(max_cycles):

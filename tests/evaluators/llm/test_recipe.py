@@ -78,6 +78,49 @@ def test_dsnot_leaves_rows_below_the_threshold_and_respects_the_cycle_limit():
     assert not refines("model.layers.0.mlp.up_proj") and refines("model.layers.0.self_attn.q_proj")
 
 
+def _dsnot_one_row_at_a_time(w, keep, mean, var, scores, max_cycles, threshold):
+    """DSnoT as the paper states it, row by row with Python's stable sorts: the oracle of the vectorised one."""
+    contrib = w.float() * mean.float().reshape(1, -1)
+    growth = contrib / var.float().clamp_min(1e-12).reshape(1, -1)
+    errors = (contrib * ~keep).sum(dim=1)
+    out = keep.clone()
+    for r in range(w.shape[0]):
+        c, g, s, row = contrib[r].tolist(), growth[r].tolist(), scores[r].float().tolist(), out[r]
+        cols = range(w.shape[1])
+        grow = {True: sorted((j for j in cols if not row[j] and c[j] > 0), key=lambda j: -g[j]),
+                False: sorted((j for j in cols if not row[j] and c[j] < 0), key=lambda j: g[j])}
+        cut = {True: sorted((j for j in cols if row[j] and c[j] < 0), key=lambda j: s[j]),
+               False: sorted((j for j in cols if row[j] and c[j] > 0), key=lambda j: s[j])}
+        at, error = {True: 0, False: 0}, errors[r]
+        for _ in range(max_cycles):
+            sign = bool(error > 0)
+            if not error.abs() > threshold or at[sign] >= min(len(grow[sign]), len(cut[sign])):
+                break
+            regrow, drop = grow[sign][at[sign]], cut[sign][at[sign]]
+            after = error + contrib[r, drop] - contrib[r, regrow]
+            if not after.abs() < error.abs():
+                break
+            row[regrow], row[drop], error, at[sign] = True, False, after, at[sign] + 1
+    return out
+
+
+@pytest.mark.parametrize("mask", ["row", "layer"])  # row: equal counts per row (the compact sort); layer: not
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dsnot_equals_the_row_by_row_algorithm_with_ties_and_zero_weights(mask: str, seed: int):
+    from evaluators.masks import allow_ties, keep_mask
+
+    gen = torch.Generator().manual_seed(seed)
+    w = ((torch.randn(24, 80, generator=gen) * 2).round() / 2).to(torch.bfloat16)  # ties, zero weights
+    mean = (torch.randn(80, generator=gen) * 2).round() / 2
+    var = torch.rand(80, generator=gen) + 0.1
+    scores = (w.float().abs() * 4).round()
+    with allow_ties():
+        keep = keep_mask(scores, 0.5, mask)
+    for cycles, threshold in ((50, 0.0), (50, 0.1), (3, 0.0)):
+        assert torch.equal(dsnot_refine(w, keep, mean, var, scores, cycles, threshold),
+                           _dsnot_one_row_at_a_time(w, keep, mean, var, scores, cycles, threshold))
+
+
 @pytest.fixture()
 def tiny_llama():
     from evaluators.llm.layers import find_blocks, layers_by_block, prunable_layers
