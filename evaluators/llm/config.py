@@ -14,13 +14,18 @@ MODES = ("oneshot", "sequential")
 MAX_CALIBRATIONS = 32
 
 
-def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
-    """The calibration sources of a setting ("a", "a,b" or a list), each once, in order."""
+def source_names(value: str | tuple[str, ...] | list[str], field: str = "calib_source") -> list[str]:
+    """The sources of a setting ("a", "a,b" or a list), each once, in order."""
     items = value.split(",") if isinstance(value, str) else list(value)
     sources = list(dict.fromkeys(str(item).strip() for item in items))
     if not sources or any(not s for s in sources):
-        raise ValueError(f"calib_source must name one or more sources, got {value!r}")
+        raise ValueError(f"{field} must name one or more sources, got {value!r}")
     return sources
+
+
+def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    """The calibration sources of a setting ("a", "a,b" or a list), each once, in order."""
+    return source_names(value, "calib_source")
 OFFLOADS = ("none", "blocks")
 FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
 PROXY_ROWS = 64  # output rows per layer of the proxy rung, where rows are masked on their own
@@ -37,7 +42,7 @@ class LLMTaskConfig:
     calib_length: int = 512
     calib_draw: str = "joined"  # how windows are cut: "joined", "documents" or "random-spans" (windows.py)
     calib_seed: int | None = None  # seed of the calibration window draw; None: `seed`
-    eval_source: str = "python-docs:tutorial"
+    eval_source: str | tuple[str, ...] = "python-docs:tutorial"  # one text, or several ("a,b" or a list): an evaluation set
     eval_tokens: int | None = 8192  # None: every window of the evaluation text
     eval_length: int = 512
     eval_select: str = "first"  # "first" windows of the text (standard protocol) or "seeded"
@@ -57,8 +62,9 @@ class LLMTaskConfig:
     proxy_rows: int = 0  # fitness "reconstruction" of a metric or recipe: 0 every row (prunes the model); N: N seeded rows per layer
 
     def __post_init__(self) -> None:
-        """Validate; an N:M group fixes the sparsity to N/M; a list of calibration sources becomes "a,b"."""
+        """Validate; an N:M group fixes the sparsity to N/M; a list of sources becomes "a,b"."""
         object.__setattr__(self, "calib_source", ",".join(calibration_sources(self.calib_source)))
+        object.__setattr__(self, "eval_source", ",".join(source_names(self.eval_source, "eval_source")))
         structure = parse_structure(self.group, self.aggregate)
         object.__setattr__(self, "group", str(structure))
         object.__setattr__(self, "aggregate", structure.aggregate)
@@ -91,7 +97,7 @@ class LLMTaskConfig:
         if len(self.calibrations()) > MAX_CALIBRATIONS:
             raise ValueError(f"a calibration set of {len(self.calibrations())} (sources x calib_draws) is more than "
                              f"{MAX_CALIBRATIONS}; each one holds its own operands")
-        self.calib_spec(), self.eval_spec()  # validates draws
+        self.calib_spec(), self.eval_specs()  # validates draws and the evaluation set's windows
 
     @property
     def eval_windows(self) -> int | None:
@@ -123,10 +129,22 @@ class LLMTaskConfig:
         source, seed = self.calibrations()[0]
         return WindowSpec(source, self.calib_length, self.calib_windows, seed, "seeded", self.calib_draw)
 
-    def eval_spec(self) -> WindowSpec:
-        """The evaluation windows: eval_tokens in eval_length windows, the first ones or seeded."""
-        return WindowSpec(self.eval_source, self.eval_length, self.eval_windows, self.seed, self.eval_select,
-                          self.eval_draw)
+    @property
+    def eval_sources(self) -> list[str]:
+        """The evaluation texts: one, or an evaluation set whose windows are interleaved."""
+        return source_names(self.eval_source, "eval_source")
+
+    def eval_specs(self) -> list[WindowSpec]:
+        """The evaluation windows of each text: eval_tokens in eval_length windows, the first ones or
+        seeded, shared out between the texts of an evaluation set (the earlier texts take the remainder)."""
+        sources, total = self.eval_sources, self.eval_windows
+        if total is not None and total < len(sources):
+            raise ValueError(f"eval_tokens {self.eval_tokens} gives {total} window(s) of {self.eval_length} tokens, "
+                             f"fewer than the {len(sources)} evaluation texts")
+        counts = [None if total is None else total // len(sources) + (i < total % len(sources))
+                  for i in range(len(sources))]
+        return [WindowSpec(source, self.eval_length, count, self.seed, self.eval_select, self.eval_draw)
+                for source, count in zip(sources, counts)]
 
     @property
     def structure(self) -> Structure:

@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from evaluators.progress import stage
@@ -15,7 +16,7 @@ from .corpora import Document, load_documents
 from .model import cache_dir
 from .windows import WindowSpec, draw_windows, select_windows
 
-__all__ = ["WindowSpec", "select_windows", "split_disjoint", "token_windows", "calibration_and_evaluation"]
+__all__ = ["WindowSpec", "calibration_and_evaluation", "interleave", "select_windows", "split_disjoint", "token_windows"]
 
 log = logging.getLogger(__name__)
 DATA_VERSION = 1
@@ -67,10 +68,26 @@ def token_windows(tokenizer: Any, spec: WindowSpec, docs: list[Document], root: 
     return windows
 
 
-def calibration_and_evaluation(tokenizer: Any, calib: WindowSpec, evaluation: WindowSpec,
+def calibration_and_evaluation(tokenizer: Any, calib: WindowSpec, evaluation: WindowSpec | Sequence[WindowSpec],
                                root: Path | None = None, split_seed: int | None = None) -> tuple[Any, Any]:
     """Calibration and evaluation windows from disjoint text; a source used for both is split into
-    two halves of its documents by ``split_seed`` (default: the calibration seed)."""
+    two halves of its documents by ``split_seed`` (default: the calibration seed). Several evaluation
+    specs (an evaluation set) give their windows interleaved (a1 b1 a2 b2 ...), so the leading windows
+    that a reduced budget evaluates sample every text."""
     seed = calib.seed if split_seed is None else split_seed
-    calib_docs, eval_docs = split_disjoint(load_documents(calib.source), load_documents(evaluation.source), seed)
-    return token_windows(tokenizer, calib, calib_docs, root), token_windows(tokenizer, evaluation, eval_docs, root)
+    calib_docs = load_documents(calib.source)
+    parts = []
+    for spec in [evaluation] if isinstance(evaluation, WindowSpec) else evaluation:
+        calib_docs, eval_docs = split_disjoint(calib_docs, load_documents(spec.source), seed)
+        parts.append(token_windows(tokenizer, spec, eval_docs, root))
+    return token_windows(tokenizer, calib, calib_docs, root), interleave(parts)
+
+
+def interleave(parts: Sequence[Any]) -> Any:
+    """Rows of several (n_i x length) window tensors taken in turn: the first of each, the second of each..."""
+    import torch
+
+    if len(parts) == 1:
+        return parts[0]
+    order = [(k, i) for k in range(max(p.shape[0] for p in parts)) for i, p in enumerate(parts) if k < p.shape[0]]
+    return torch.stack([parts[i][k] for k, i in order])

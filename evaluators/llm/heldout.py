@@ -39,7 +39,7 @@ def held_out_sources(options: Mapping[str, Any], plan: HeldOutPlan) -> tuple[lis
     """(calibration sources, evaluation texts) of the plan, defaults chosen away from every source the
     search's options use; a given source that overlaps one the search used is refused."""
     cfg = LLMTaskConfig(**dict(options))
-    used = [*calibration_sources(cfg.calib_source), cfg.eval_source]
+    used = [*calibration_sources(cfg.calib_source), *cfg.eval_sources]
     for given in (*plan.calib_sources, *plan.eval_sources):
         clash = [u for u in used if overlaps(given, u)]
         if clash:

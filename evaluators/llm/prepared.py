@@ -48,7 +48,7 @@ class Prepared:
         else:
             self.model, self.tokenizer, self.offload, self.device = share.model, share.tokenizer, share.offload, share.device
         with stage(f"token windows: calibration {spec.source} (seed {spec.seed}), evaluation {cfg.eval_source}"):
-            self.calib, evaluation = calibration_and_evaluation(self.tokenizer, spec, cfg.eval_spec(), self.root, cfg.seed)
+            self.calib, evaluation = calibration_and_evaluation(self.tokenizer, spec, cfg.eval_specs(), self.root, cfg.seed)
         if share is None:
             self.eval = evaluation
             self.layers = prunable_layers(self.model)

@@ -86,3 +86,37 @@ def test_sparsegpt_over_the_set_and_pruning_to_keep_needs_one_calibration(robust
     assert fit.ok and len(fit.details["calibrations"]) == 4
     with pytest.raises(ValueError, match="one calibration"):
         robust.apply(builtin("wanda"))
+
+
+EVAL_SET = "python-docs:tutorial,fortunes:wisdom"
+
+
+def test_an_evaluation_set_shares_the_windows_out_and_names_too_few():
+    cfg = LLMTaskConfig(eval_source=["python-docs:tutorial", " fortunes:wisdom"], eval_tokens=5 * 512)
+    assert cfg.eval_source == EVAL_SET and cfg.eval_sources == ["python-docs:tutorial", "fortunes:wisdom"]
+    assert [(s.source, s.count) for s in cfg.eval_specs()] == [("python-docs:tutorial", 3), ("fortunes:wisdom", 2)]
+    assert [s.count for s in LLMTaskConfig(eval_source=EVAL_SET, eval_tokens=None).eval_specs()] == [None, None]
+    with pytest.raises(ValueError, match="1 window.* fewer than the 2 evaluation texts"):
+        LLMTaskConfig(eval_source=EVAL_SET, eval_tokens=512)
+    with pytest.raises(ValueError, match="eval_source must name"):
+        LLMTaskConfig(eval_source="a,,b")
+    assert LLMPruneTask(LLMTaskConfig(eval_source=EVAL_SET)).settings()["eval_source"] == EVAL_SET
+
+
+def test_an_evaluation_set_interleaves_its_texts_and_keeps_calibration_apart(tiny):
+    from evaluators.llm.data import interleave
+
+    both = LLMPruneTask(eval_source=EVAL_SET, calib_source="python-docs", **tiny)
+    both.prepare()
+    alone = {source: LLMPruneTask(eval_source=source, calib_source="python-docs", **{**tiny, "eval_tokens": 128})
+             for source in EVAL_SET.split(",")}
+    for task in alone.values():
+        task.prepare()
+    tutorial, wisdom = (alone[s].state.eval for s in EVAL_SET.split(","))
+    assert torch.equal(both.state.eval, interleave([tutorial, wisdom]))  # 8 windows: 4 of each, in turn
+    assert torch.equal(both.state.eval[:2], torch.stack([tutorial[0], wisdom[0]]))  # a screen sees both texts
+    # the calibration drew no document of the tutorial (python-docs minus every evaluation text)
+    assert torch.equal(both.state.calib, alone["python-docs:tutorial"].state.calib)
+    fit = both.score(builtin("wanda"))
+    assert fit.ok and fit.details["eval_tokens"] == 256
+

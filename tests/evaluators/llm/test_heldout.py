@@ -45,6 +45,14 @@ def test_held_out_sources_avoid_every_text_the_search_used():
     assert groups[1][1]["group"] == "2:4" and groups[0][1]["sparsity"] == 0.6
 
 
+def test_held_out_sources_avoid_every_text_of_an_evaluation_set():
+    base = {"calib_source": "reviews", "eval_source": "python-docs:tutorial,python-docs:howto"}
+    with pytest.raises(ValueError, match="not held out: the search used 'python-docs:howto'"):
+        held_out_sources(base, HeldOutPlan(eval_sources=("python-docs:howto",)))
+    calib, evaluation = held_out_sources(base, HeldOutPlan())
+    assert "python-docs:howto" not in [*calib, *evaluation] and "python-docs:tutorial" not in [*calib, *evaluation]
+
+
 def test_plan_refuses_bad_levels_and_seeds():
     assert level_options("2:4") == {"group": "2:4"} and level_options("0.7") == {"sparsity": 0.7, "group": "row"}
     for bad in ({"levels": ("x",)}, {"levels": ("1.2",)}, {"levels": ("2:4:8",)}, {"seeds": ()}, {"seeds": (1, 1)},
