@@ -134,13 +134,18 @@ class LLMTaskConfig:
         """The evaluation texts: one, or an evaluation set whose windows are interleaved."""
         return source_names(self.eval_source, "eval_source")
 
+    def check_eval_windows(self) -> None:
+        """ValueError when eval_tokens gives fewer windows than there are evaluation texts: checked
+        where windows are cut (a reduced-budget variant evaluates fewer, the leading ones of a set)."""
+        total, texts = self.eval_windows, len(self.eval_sources)
+        if total is not None and total < texts:
+            raise ValueError(f"eval_tokens {self.eval_tokens} gives {total} window(s) of {self.eval_length} tokens, "
+                             f"fewer than the {texts} evaluation texts")
+
     def eval_specs(self) -> list[WindowSpec]:
         """The evaluation windows of each text: eval_tokens in eval_length windows, the first ones or
         seeded, shared out between the texts of an evaluation set (the earlier texts take the remainder)."""
         sources, total = self.eval_sources, self.eval_windows
-        if total is not None and total < len(sources):
-            raise ValueError(f"eval_tokens {self.eval_tokens} gives {total} window(s) of {self.eval_length} tokens, "
-                             f"fewer than the {len(sources)} evaluation texts")
         counts = [None if total is None else total // len(sources) + (i < total % len(sources))
                   for i in range(len(sources))]
         return [WindowSpec(source, self.eval_length, count, self.seed, self.eval_select, self.eval_draw)

@@ -38,6 +38,7 @@ class Prepared:
         self.root = Path(cfg.cache_dir) if cfg.cache_dir else cache_dir()
         spec = cfg.calib_spec()
         if share is None:
+            cfg.check_eval_windows()
             start = time.perf_counter()
             with stage(f"loading model {cfg.model}"):
                 self.model, self.tokenizer = load_model(cfg.model, cfg.dtype, cfg.device, cfg.offload)

@@ -97,7 +97,7 @@ def test_an_evaluation_set_shares_the_windows_out_and_names_too_few():
     assert [(s.source, s.count) for s in cfg.eval_specs()] == [("python-docs:tutorial", 3), ("fortunes:wisdom", 2)]
     assert [s.count for s in LLMTaskConfig(eval_source=EVAL_SET, eval_tokens=None).eval_specs()] == [None, None]
     with pytest.raises(ValueError, match="1 window.* fewer than the 2 evaluation texts"):
-        LLMTaskConfig(eval_source=EVAL_SET, eval_tokens=512)
+        LLMPruneTask(eval_source=EVAL_SET, eval_tokens=512).prepare()  # refused before the model loads
     with pytest.raises(ValueError, match="eval_source must name"):
         LLMTaskConfig(eval_source="a,,b")
     assert LLMPruneTask(LLMTaskConfig(eval_source=EVAL_SET)).settings()["eval_source"] == EVAL_SET
@@ -119,4 +119,6 @@ def test_an_evaluation_set_interleaves_its_texts_and_keeps_calibration_apart(tin
     assert torch.equal(both.state.calib, alone["python-docs:tutorial"].state.calib)
     fit = both.score(builtin("wanda"))
     assert fit.ok and fit.details["eval_tokens"] == 256
+    screen = both.variant(eval_tokens=32)  # one window: a reduced budget takes the set's first window
+    assert torch.equal(screen.evaluation_windows(), tutorial[:1]) and screen.score(builtin("wanda")).ok
 
