@@ -14,7 +14,8 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      ``recipe50-wide-s1`` and ``-s2`` run it again with 1.5 times the population, the 512-token screen
      as first rung instead of the proxy, and search seeds 1 and 2 (does the winner depend on the
      search's draw?); ``recipe50-evalset-s2`` repeats seed 2's search with an evaluation set (the
-     tutorial and the Debian fortunes) instead of the tutorial alone;
+     tutorial and the Debian fortunes) instead of the tutorial alone, ``recipe50-worst-s2`` with the
+     "worst" calibration rule (``calib_aggregate``) instead of the geometric mean;
   3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
      step evolved together at 70% (no weight update, robust fitness);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
@@ -55,13 +56,17 @@ SEARCHES = {  # name -> (config, extra search options)
     # the same draw with an evaluation set: the tutorial and the Debian fortunes, windows interleaved
     "recipe50-evalset-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2", "-o",
                                                      "eval_source=python-docs:tutorial,fortunes"]),
+    # the same draw scored by its worst calibration relative to Wanda instead of the geometric mean
+    "recipe50-worst-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2", "-o", "calib_aggregate=worst"]),
     "recipe70": (HERE / "recipe70.toml", [])}
-RECIPES = ("allocation", "recipe50", "recipe50-wide-s1", "recipe50-wide-s2", "recipe50-evalset-s2", "recipe70")
+RECIPES = ("allocation", "recipe50", "recipe50-wide-s1", "recipe50-wide-s2", "recipe50-evalset-s2", "recipe50-worst-s2",
+           "recipe70")
 BASELINES = {name: ("owl_wanda", "dsnot_wanda") if name in RECIPES else ("magnitude", "ria")  # beside wanda
              for name in SEARCHES}
 REGISTRY = {name: "recipes.db" if name in RECIPES else "registry.db" for name in SEARCHES}  # under work/
 LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5",
-          "recipe50-wide-s1": "0.5", "recipe50-wide-s2": "0.5", "recipe50-evalset-s2": "0.5", "recipe70": "0.7"}
+          "recipe50-wide-s1": "0.5", "recipe50-wide-s2": "0.5", "recipe50-evalset-s2": "0.5",
+          "recipe50-worst-s2": "0.5", "recipe70": "0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 

@@ -27,6 +27,7 @@ def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
     """The calibration sources of a setting ("a", "a,b" or a list), each once, in order."""
     return source_names(value, "calib_source")
 OFFLOADS = ("none", "blocks")
+CALIB_AGGREGATES = ("mean", "worst")  # over a calibration set: geometric mean, or worst ratio to Wanda
 FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
 PROXY_ROWS = 64  # output rows per layer of the proxy rung, where rows are masked on their own
 
@@ -42,6 +43,7 @@ class LLMTaskConfig:
     calib_length: int = 512
     calib_draw: str = "joined"  # how windows are cut: "joined", "documents" or "random-spans" (windows.py)
     calib_seed: int | None = None  # seed of the calibration window draw; None: `seed`
+    calib_aggregate: str = "mean"  # over a calibration set: "mean" (geometric) or "worst" (ratio to Wanda's)
     eval_source: str | tuple[str, ...] = "python-docs:tutorial"  # one text, or several ("a,b" or a list): an evaluation set
     eval_tokens: int | None = 8192  # None: every window of the evaluation text
     eval_length: int = 512
@@ -82,6 +84,8 @@ class LLMTaskConfig:
             raise ValueError("eval_draw 'random-spans' may repeat text; evaluate on 'joined' or 'documents' windows")
         if self.offload not in OFFLOADS:
             raise ValueError(f"offload must be one of {OFFLOADS}, got {self.offload!r}")
+        if self.calib_aggregate not in CALIB_AGGREGATES:
+            raise ValueError(f"calib_aggregate must be one of {CALIB_AGGREGATES}, got {self.calib_aggregate!r}")
         if self.fitness not in FITNESSES:
             raise ValueError(f"fitness must be one of {FITNESSES}, got {self.fitness!r}")
         if self.proxy_rows < 0:

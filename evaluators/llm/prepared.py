@@ -64,6 +64,7 @@ class Prepared:
                                   home="cpu" if self.offload else None)
         self.block_inputs: tuple[list[Any], list[dict]] | None = None
         self.screened = ScreeningMemo()  # masks and window losses of metrics scored on fewer windows
+        self.wanda_values: dict[LLMTaskConfig, float] = {}  # Wanda's value per settings: calib_aggregate "worst"
         self._reconstruction: Reconstruction | None = None
         self.others: dict[tuple[str, int], Prepared] = {}  # states of the other calibrations of a set
 

@@ -50,6 +50,7 @@ class LLMPruneTask(PreparedTask):
         dtype = str(pick_dtype(cfg.dtype, device)).replace("torch.", "")
         skip = ({"cache_dir", "eval_batch", "device", "dtype", "offload"} | (set() if cfg.grouped else {"aggregate"})
                 | (set() if cfg.calib_draws > 1 else {"calib_draws"})  # keys of one-draw settings unchanged
+                | (set() if cfg.calibration_set and cfg.calib_aggregate != "mean" else {"calib_aggregate"})
                 | ({"fitness"} if cfg.fitness == "perplexity" else set())  # the default keeps earlier keys
                 | (set() if cfg.proxy_rows else {"proxy_rows"}))
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
@@ -159,8 +160,10 @@ class LLMPruneTask(PreparedTask):
 
         The value over a set is the geometric mean of the perplexities, i.e. the dense perplexity
         times exp(mean log ratio to dense): every calibration is evaluated on the same windows, so
-        a metric is rewarded for holding across calibrations, not for fitting one. One failed
-        calibration fails the candidate with that calibration's reason.
+        a metric is rewarded for holding across calibrations, not for fitting one. With
+        calib_aggregate "worst" it is Wanda's geometric mean times the largest ratio of the candidate
+        to Wanda under the same calibration: a large gain under one calibration cannot hide a loss
+        under another. One failed calibration fails the candidate with that calibration's reason.
         """
         self.prepare()
         tasks = self.calibration_tasks()
@@ -179,6 +182,8 @@ class LLMPruneTask(PreparedTask):
                     raise ScoreError(f"calibration {source}@{seed}: {fit.reason}")
                 parts.append((f"{source}@{seed}", fit))
             values = [fit.value for _, fit in parts]
+            if self.config.calib_aggregate == "worst":
+                return self._worst_over(tasks, parts, start, details)
             if min(values) <= 0.0:  # a proxy can be 0 (nothing pruned): no logarithm, the plain mean
                 return Fitness(sum(values) / len(values), True, None, time.perf_counter() - start,
                                {**details, "aggregate": "mean over calibrations",
@@ -193,6 +198,37 @@ class LLMPruneTask(PreparedTask):
             return Fitness(math.exp(sum(logs) / len(logs)), True, None, time.perf_counter() - start, info)
 
         return Fitness.guarded(self.direction, aggregate, what, **details)
+
+    def _worst_over(self, tasks: list[LLMPruneTask], parts: list[tuple[str, Fitness]], start: float,
+                    details: dict[str, Any]) -> Fitness:
+        """The "worst" rule over a calibration set: Wanda's geometric mean times the candidate's
+        largest ratio to Wanda under the same calibration (Wanda scored once per calibration)."""
+        from evaluators.base import ScoreError
+
+        baselines = [task.wanda_value() for task in tasks]
+        if min(baselines) <= 0.0:
+            raise ScoreError("Wanda's value is not positive under some calibration: no ratio to it")
+        ratios = {name: fit.value / base for (name, fit), base in zip(parts, baselines)}
+        scale = math.exp(sum(math.log(b) for b in baselines) / len(baselines))
+        info = {**details, "aggregate": "worst ratio to wanda over calibrations",
+                "calibrations": {name: fit.value for name, fit in parts}, "ratios_to_wanda": ratios,
+                "sparsity": sum(fit.details.get("sparsity", 0.0) for _, fit in parts) / len(parts)}
+        return Fitness(scale * max(ratios.values()), True, None, time.perf_counter() - start, info)
+
+    def wanda_value(self) -> float:
+        """Wanda's value (perplexity or proxy) under this one-calibration task's settings, scored once
+        per prepared state and settings (the reference of the "worst" calibration rule)."""
+        from primitives.builtins import builtin
+
+        from evaluators.base import ScoreError
+
+        memo = self.state.wanda_values
+        if self.config not in memo:
+            fit = Fitness.guarded(self.direction, lambda start: self._score(builtin("wanda"), start), "wanda")
+            if not fit.ok:
+                raise ScoreError(f"Wanda, the reference of calib_aggregate 'worst', failed: {fit.reason}")
+            memo[self.config] = fit.value
+        return memo[self.config]
 
     def _score(self, metric: Metric, start: float) -> Fitness:
         """The body of score: operands checked, compiled, pruned (or screened masks reused), evaluated."""

@@ -122,3 +122,21 @@ def test_an_evaluation_set_interleaves_its_texts_and_keeps_calibration_apart(tin
     screen = both.variant(eval_tokens=32)  # one window: a reduced budget takes the set's first window
     assert torch.equal(screen.evaluation_windows(), tutorial[:1]) and screen.score(builtin("wanda")).ok
 
+
+
+def test_the_worst_rule_scores_the_largest_ratio_to_wanda_under_the_same_calibration(robust, tiny):
+    worst = LLMPruneTask(calib_source=SOURCES, calib_draws=2, calib_aggregate="worst", **tiny)
+    worst._state = robust.state  # same model, calibrations and operands
+    metric = Metric.parse("mul(abs(W), sqrt(X))")
+    fit, mean = worst.score(metric), robust.score(metric)
+    assert fit.ok, fit.reason
+    wanda = {name: value for name, value in robust.score(builtin("wanda")).details["calibrations"].items()}
+    ratios = {name: value / wanda[name] for name, value in mean.details["calibrations"].items()}
+    assert fit.details["ratios_to_wanda"] == pytest.approx(ratios, rel=1e-12)
+    scale = math.exp(sum(math.log(v) for v in wanda.values()) / len(wanda))
+    assert fit.value == pytest.approx(scale * max(ratios.values()), rel=1e-12)
+    assert worst.score(builtin("wanda")).value == pytest.approx(scale, rel=1e-12)  # Wanda: ratio 1 everywhere
+    assert worst.settings()["calib_aggregate"] == "worst" and "calib_aggregate" not in robust.settings()
+    assert "calib_aggregate" not in LLMPruneTask(calib_aggregate="worst").settings()  # one calibration: no set
+    with pytest.raises(ValueError, match="calib_aggregate must be one of"):
+        LLMTaskConfig(calib_aggregate="median")
