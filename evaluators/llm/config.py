@@ -14,7 +14,7 @@ MODES = ("oneshot", "sequential")
 MAX_CALIBRATIONS = 32
 
 
-def source_names(value: str | tuple[str, ...] | list[str], field: str = "calib_source") -> list[str]:
+def source_names(value: str | tuple[str, ...] | list[str], field: str) -> list[str]:
     """The sources of a setting ("a", "a,b" or a list), each once, in order."""
     items = value.split(",") if isinstance(value, str) else list(value)
     sources = list(dict.fromkeys(str(item).strip() for item in items))
@@ -26,6 +26,8 @@ def source_names(value: str | tuple[str, ...] | list[str], field: str = "calib_s
 def calibration_sources(value: str | tuple[str, ...] | list[str]) -> list[str]:
     """The calibration sources of a setting ("a", "a,b" or a list), each once, in order."""
     return source_names(value, "calib_source")
+
+
 OFFLOADS = ("none", "blocks")
 CALIB_AGGREGATES = ("mean", "worst")  # over a calibration set: geometric mean, or worst ratio to Wanda
 FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
@@ -135,8 +137,9 @@ class LLMTaskConfig:
 
     @property
     def eval_sources(self) -> list[str]:
-        """The evaluation texts: one, or an evaluation set whose windows are interleaved."""
-        return source_names(self.eval_source, "eval_source")
+        """The evaluation texts: one, or an evaluation set whose windows are interleaved (eval_source
+        is kept as "a,b" by __post_init__)."""
+        return self.eval_source.split(",")
 
     def check_eval_windows(self) -> None:
         """ValueError when eval_tokens gives fewer windows than there are evaluation texts: checked

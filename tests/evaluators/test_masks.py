@@ -233,7 +233,6 @@ def test_zero_pruned_equals_multiplying_by_the_mask(dtype: torch.dtype) -> None:
     assert torch.equal(weight, expected) and torch.equal(weight.signbit(), expected.signbit())
 
 
-
 @pytest.mark.parametrize("group,n,m", [("1:4", 1, 4), ("2:4", 2, 4), ("3:4", 3, 4), ("4:8", 4, 8)])
 @pytest.mark.parametrize("step", [0.0, 0.5, 2.0])  # 0: no ties; coarser steps: more blocks decided by position
 def test_n_m_pairwise_path_matches_stable_sort_and_counts_ties_like_selection(group: str, n: int, m: int,

@@ -123,7 +123,6 @@ def test_an_evaluation_set_interleaves_its_texts_and_keeps_calibration_apart(tin
     assert torch.equal(screen.evaluation_windows(), tutorial[:1]) and screen.score(builtin("wanda")).ok
 
 
-
 def test_the_worst_rule_scores_the_largest_ratio_to_wanda_under_the_same_calibration(robust, tiny):
     worst = LLMPruneTask(calib_source=SOURCES, calib_draws=2, calib_aggregate="worst", **tiny)
     worst._state = robust.state  # same model, calibrations and operands
