@@ -108,11 +108,12 @@ def show(ref: str = typer.Argument(..., help="Name, hash, hash prefix or formula
 
 @registry_app.command("best")
 def best(task: Optional[str] = typer.Option(None, help="Task name, e.g. llm-prune."),
-         sparsity: Optional[float] = typer.Option(None), granularity: Optional[str] = typer.Option(None),
-         model: Optional[str] = typer.Option(None),
+         sparsity: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Only this sparsity (0 to 1)."),
+         granularity: Optional[str] = typer.Option(None, help="Only this granularity, e.g. row or 2:4."),
+         model: Optional[str] = typer.Option(None, help="Only this model, e.g. smollm2-135m."),
          direction: Optional[str] = typer.Option(None, help="min or max [default: the task's own: max for "
                                                             "accuracy and AUC, min for perplexity]."),
-         limit: int = typer.Option(10), registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
+         limit: int = typer.Option(10, min=1, help="Rows to show."), registry: Optional[str] = RegistryOption, as_json: bool = JsonOption) -> None:
     """Leaderboard for one task setting, best first in the task's direction (budgets are never mixed)."""
     from metricforge.leaderboard import leaderboard_direction
 

@@ -58,15 +58,20 @@ SEARCHES = {  # name -> (config, extra search options)
                                                      "eval_source=python-docs:tutorial,fortunes"]),
     # the same draw scored by its worst calibration relative to Wanda instead of the geometric mean
     "recipe50-worst-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2", "-o", "calib_aggregate=worst"]),
+    # more search draws under each rule: does the worst rule's held-out gain hold beyond one draw?
+    "recipe50-worst-s1": (HERE / "recipe50.toml", [*WIDE, "--seed", "1", "-o", "calib_aggregate=worst"]),
+    "recipe50-wide-s3": (HERE / "recipe50.toml", [*WIDE, "--seed", "3"]),
+    "recipe50-worst-s3": (HERE / "recipe50.toml", [*WIDE, "--seed", "3", "-o", "calib_aggregate=worst"]),
     "recipe70": (HERE / "recipe70.toml", [])}
 RECIPES = ("allocation", "recipe50", "recipe50-wide-s1", "recipe50-wide-s2", "recipe50-evalset-s2", "recipe50-worst-s2",
-           "recipe70")
+           "recipe50-worst-s1", "recipe50-wide-s3", "recipe50-worst-s3", "recipe70")
 BASELINES = {name: ("owl_wanda", "dsnot_wanda") if name in RECIPES else ("magnitude", "ria")  # beside wanda
              for name in SEARCHES}
 REGISTRY = {name: "recipes.db" if name in RECIPES else "registry.db" for name in SEARCHES}  # under work/
 LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5",
           "recipe50-wide-s1": "0.5", "recipe50-wide-s2": "0.5", "recipe50-evalset-s2": "0.5",
-          "recipe50-worst-s2": "0.5", "recipe70": "0.7"}
+          "recipe50-worst-s2": "0.5", "recipe50-worst-s1": "0.5", "recipe50-wide-s3": "0.5",
+          "recipe50-worst-s3": "0.5", "recipe70": "0.7"}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 
@@ -108,8 +113,7 @@ def searches(names: list[str], top: int) -> None:
         run([*metricforge(), "search", "--config", str(config), *extra, "--run", name, "--runs-dir",
              str(WORK / "runs"), "-r", str(WORK / REGISTRY[name])])
     for name in names:
-        count = "1" if name in RECIPES else str(top)  # a recipe search's best are near-equivalent formulas
-        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", count, *BASELINES[name],
+        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[name],
              "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
         for file in RUN_FILES:
             (KEPT / name).mkdir(parents=True, exist_ok=True)
@@ -168,7 +172,7 @@ def report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--top", type=int, default=3, help="hall-of-fame entries validated per formula search")
+    parser.add_argument("--top", type=int, default=3, help="hall-of-fame entries validated per search")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md")
     parser.add_argument("--only", choices=sorted(SEARCHES), action="append",
                         help="run this search and its validation only (repeatable; default: all)")

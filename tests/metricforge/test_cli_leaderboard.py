@@ -62,3 +62,11 @@ def test_registry_best_has_no_silent_default(tmp_path):
 def test_failed_evaluations_show_their_reason(filled):
     shown = filled("registry", "show", "log(W)")
     assert shown.code == 0 and "scores not finite (3 NaN, 0 inf)" in shown.out
+
+
+@pytest.mark.parametrize("option, value, problem", [("--sparsity", "2", "less than or equal to 1"),
+                                                    ("--limit", "0", "greater than or equal to 1")])
+def test_filters_out_of_range_are_refused_in_one_line(filled, option, value, problem):
+    result = filled("registry", "best", "--task", "mlp-prune", option, value)
+    assert result.code == 2 and f"Invalid value for '{option}'" in result.err and problem in result.err
+    assert "Traceback" not in result.err
