@@ -11,11 +11,12 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      allocation evolved at 70% (Wanda's score, no weight update, robust fitness);
   3b. ``metricforge search --config benchmarks/discovery/recipe50.toml``: score and allocation evolved
      together at 50% (no weight update, robust fitness, the reconstruction proxy as first rung);
-     ``recipe50-wide-s1`` and ``-s2`` run it again with 1.5 times the population, the 512-token screen
-     as first rung instead of the proxy, and search seeds 1 and 2 (does the winner depend on the
-     search's draw?); ``recipe50-evalset-s2`` repeats seed 2's search with an evaluation set (the
-     tutorial and the Debian fortunes) instead of the tutorial alone, ``recipe50-worst-s2`` with the
-     "worst" calibration rule (``calib_aggregate``) instead of the geometric mean;
+     ``recipe50-wide-s1``, ``-s2`` and ``-s3`` run it again with 1.5 times the population, the
+     512-token screen as first rung instead of the proxy, and search seeds 1, 2 and 3 (does the
+     winner depend on the search's draw?); ``recipe50-evalset-s2`` repeats seed 2's search with an
+     evaluation set (the tutorial and the Debian fortunes) instead of the tutorial alone;
+     ``recipe50-worst-s1``, ``-s2`` and ``-s3`` repeat the wide searches under the "worst"
+     calibration rule (``calib_aggregate``) instead of the geometric mean;
   3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
      step evolved together at 70% (no weight update, robust fitness);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
