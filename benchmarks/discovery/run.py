@@ -39,6 +39,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,31 +49,49 @@ KEPT = HERE / "results"  # per search: the validation, summary and config of its
 RUN_FILES = ("results/validation.json", "results/summary.json", "config.json")
 # 1.5 times recipe50's population, and the 512-token screen as first rung: the reconstruction
 # proxy drops the best recipes (results/recipe_proxy_0.5.md), so these searches do without it.
-WIDE = ["--population", "24", "--generations", "4", "--fidelity", "0.25"]
-SEARCHES = {  # name -> (config, extra search options)
-    "robust": (HERE / "robust.toml", []), "single": (HERE / "single.toml", []),
-    "allocation": (HERE / "allocation.toml", []), "recipe50": (HERE / "recipe50.toml", []),
-    "recipe50-wide-s1": (HERE / "recipe50.toml", [*WIDE, "--seed", "1"]),
-    "recipe50-wide-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2"]),
+WIDE = ("--population", "24", "--generations", "4", "--fidelity", "0.25")
+WORST = ("-o", "calib_aggregate=worst")  # scored by the worst calibration relative to Wanda
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search of the benchmark and how it is validated: a formula search against magnitude and
+    RIA in work/registry.db, a recipe search against OWL+Wanda and DSnoT+Wanda in work/recipes.db."""
+
+    config: str  # TOML file in this folder
+    options: tuple[str, ...] = ()  # extra `metricforge search` options
+    levels: str = "0.5"  # held-out sparsity levels
+    recipe: bool = True
+
+    @property
+    def baselines(self) -> tuple[str, ...]:
+        return ("owl_wanda", "dsnot_wanda") if self.recipe else ("magnitude", "ria")  # beside wanda
+
+    @property
+    def registry(self) -> str:
+        return "recipes.db" if self.recipe else "registry.db"
+
+
+SEARCHES = {
+    "robust": Search("robust.toml", levels="0.5,0.7,2:4", recipe=False),
+    "single": Search("single.toml", levels="0.5,0.7,2:4", recipe=False),
+    "allocation": Search("allocation.toml", levels="0.6,0.7"),
+    "recipe50": Search("recipe50.toml"),
+    "recipe50-wide-s1": Search("recipe50.toml", (*WIDE, "--seed", "1")),
+    "recipe50-wide-s2": Search("recipe50.toml", (*WIDE, "--seed", "2")),
     # the same draw with an evaluation set: the tutorial and the Debian fortunes, windows interleaved
-    "recipe50-evalset-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2", "-o",
-                                                     "eval_source=python-docs:tutorial,fortunes"]),
-    # the same draw scored by its worst calibration relative to Wanda instead of the geometric mean
-    "recipe50-worst-s2": (HERE / "recipe50.toml", [*WIDE, "--seed", "2", "-o", "calib_aggregate=worst"]),
-    # more search draws under each rule: does the worst rule's held-out gain hold beyond one draw?
-    "recipe50-worst-s1": (HERE / "recipe50.toml", [*WIDE, "--seed", "1", "-o", "calib_aggregate=worst"]),
-    "recipe50-wide-s3": (HERE / "recipe50.toml", [*WIDE, "--seed", "3"]),
-    "recipe50-worst-s3": (HERE / "recipe50.toml", [*WIDE, "--seed", "3", "-o", "calib_aggregate=worst"]),
-    "recipe70": (HERE / "recipe70.toml", [])}
-RECIPES = ("allocation", "recipe50", "recipe50-wide-s1", "recipe50-wide-s2", "recipe50-evalset-s2", "recipe50-worst-s2",
-           "recipe50-worst-s1", "recipe50-wide-s3", "recipe50-worst-s3", "recipe70")
-BASELINES = {name: ("owl_wanda", "dsnot_wanda") if name in RECIPES else ("magnitude", "ria")  # beside wanda
-             for name in SEARCHES}
-REGISTRY = {name: "recipes.db" if name in RECIPES else "registry.db" for name in SEARCHES}  # under work/
-LEVELS = {"robust": "0.5,0.7,2:4", "single": "0.5,0.7,2:4", "allocation": "0.6,0.7", "recipe50": "0.5",
-          "recipe50-wide-s1": "0.5", "recipe50-wide-s2": "0.5", "recipe50-evalset-s2": "0.5",
-          "recipe50-worst-s2": "0.5", "recipe50-worst-s1": "0.5", "recipe50-wide-s3": "0.5",
-          "recipe50-worst-s3": "0.5", "recipe70": "0.7"}
+    "recipe50-evalset-s2": Search("recipe50.toml", (*WIDE, "--seed", "2", "-o",
+                                                    "eval_source=python-docs:tutorial,fortunes")),
+    # the same draws scored by their worst calibration relative to Wanda instead of the geometric mean
+    "recipe50-worst-s2": Search("recipe50.toml", (*WIDE, "--seed", "2", *WORST)),
+    "recipe50-worst-s1": Search("recipe50.toml", (*WIDE, "--seed", "1", *WORST)),
+    "recipe50-wide-s3": Search("recipe50.toml", (*WIDE, "--seed", "3")),
+    "recipe50-worst-s3": Search("recipe50.toml", (*WIDE, "--seed", "3", *WORST)),
+    # four times the wide searches' budget (twice the population, twice the generations)
+    "recipe50-large-s4": Search("recipe50.toml", ("--population", "48", "--generations", "8", "--fidelity",
+                                                  "0.25", "--seed", "4", *WORST)),
+    "recipe70": Search("recipe70.toml", levels="0.7"),
+}
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
 
@@ -110,12 +129,13 @@ def searches(names: list[str], top: int) -> None:
     """The searches, then their held-out validations (each resumes from the run folder and registry);
     each validated run's files are copied to results/<name>/."""
     for name in names:
-        config, extra = SEARCHES[name]
-        run([*metricforge(), "search", "--config", str(config), *extra, "--run", name, "--runs-dir",
-             str(WORK / "runs"), "-r", str(WORK / REGISTRY[name])])
+        search = SEARCHES[name]
+        run([*metricforge(), "search", "--config", str(HERE / search.config), *search.options, "--run", name,
+             "--runs-dir", str(WORK / "runs"), "-r", str(WORK / search.registry)])
     for name in names:
-        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *BASELINES[name],
-             "--levels", LEVELS[name], *HELD_OUT, "-r", str(WORK / REGISTRY[name])])
+        search = SEARCHES[name]
+        run([*metricforge(), "validate", "--run", str(WORK / "runs" / name), "--top", str(top), *search.baselines,
+             "--levels", search.levels, *HELD_OUT, "-r", str(WORK / search.registry)])
         for file in RUN_FILES:
             (KEPT / name).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(WORK / "runs" / name / file, KEPT / name / Path(file).name)
@@ -137,7 +157,7 @@ def recorded_sections(path: Path) -> dict[str, str]:
 
 
 def report() -> None:
-    """results.md from both runs' validation.json, with the settings and environment."""
+    """results.md from every validated search's validation.json, with the settings and environment."""
     lines = ["# Discovery: robust fitness and held-out validation on SmolLM2-135M", "",
              "Generated by `benchmarks/discovery/run.py` (README.md says what each step runs). Held-out: "
              "calibration python-docs:howto (seeds 0, 1, 2; 16 x 512 tokens, joined draw), evaluation "
@@ -145,7 +165,7 @@ def report() -> None:
              "+- standard error over the three calibration seeds; ratio: geometric mean over the (setting, "
              "seed) pairs of the metric's perplexity over Wanda's.", ""]
     recorded = recorded_sections(HERE / "results.md")
-    for name, (config, extra) in SEARCHES.items():
+    for name, search in SEARCHES.items():
         path = KEPT / name / "validation.json"
         if not path.is_file():
             lines += [recorded[name]] if name in recorded else [f"## {name}: not validated yet", ""]
@@ -153,16 +173,16 @@ def report() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         summary = json.loads((KEPT / name / "summary.json").read_text(encoding="utf-8"))
         run_config = json.loads((KEPT / name / "config.json").read_text(encoding="utf-8"))
-        settings, search = run_config.get("settings", {}), run_config.get("search", {})
+        settings, recorded_search = run_config.get("settings", {}), run_config.get("search", {})
         head, rows = data["table"]["columns"], data["table"]["rows"]
-        options = f" {' '.join(extra)}" if extra else ""
-        lines += [f"## Search `{name}` ({config.name}{options}), then held-out validation", "",
+        options = f" {' '.join(search.options)}" if search.options else ""
+        lines += [f"## Search `{name}` ({search.config}{options}), then held-out validation", "",
                   f"Search: {summary['counters'].get('evaluated', '?')} evaluated over {summary['generation']} "
                   f"generations; settings key {summary['settings_key']}; dtype {settings.get('dtype')} on "
                   f"{settings.get('device')}; calibration {settings.get('calib_source')} x "
                   f"{settings.get('calib_draws', 1)} draw(s); search evaluation {settings.get('eval_source')}, "
-                  f"{settings.get('eval_tokens')} tokens; population {search.get('population')}, seed "
-                  f"{search.get('seed')}.", "",
+                  f"{settings.get('eval_tokens')} tokens; population {recorded_search.get('population')}, "
+                  f"seed {recorded_search.get('seed')}.", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         lines.append("")

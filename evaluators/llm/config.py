@@ -97,7 +97,7 @@ class LLMTaskConfig:
         if self.proxy_rows and (self.mode != "oneshot" or not structure.rows_independent):
             raise ValueError(f"proxy_rows needs mode 'oneshot' and a group whose rows are masked on their own "
                              f"(row, N:M), got mode {self.mode!r}, group {self.group!r}")
-        for name in ("calib_windows", "calib_draws", "calib_length", "eval_length", "eval_batch"):
+        for name in ("calib_windows", "calib_draws", "calib_length", "eval_length", "eval_batch", "eval_tokens"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if len(self.calibrations()) > MAX_CALIBRATIONS:

@@ -46,6 +46,10 @@ def test_config_validation():
     for bad in ({"group": "diagonal"}, {"sparsity": 1.0}, {"mode": "lazy"}, {"mode": "sequential", "group": "global"}):
         with pytest.raises(ValueError):
             LLMTaskConfig(**bad)
+    for count in ("eval_tokens", "calib_windows", "eval_batch"):
+        with pytest.raises(ValueError, match=f"{count} must be >= 1"):
+            LLMTaskConfig(**{count: -3})
+    assert LLMTaskConfig(eval_tokens=None).eval_windows is None  # every window of the text
 
 
 def test_operands_are_computed_on_first_use_then_read_from_disk(task):
