@@ -76,14 +76,31 @@ def resolve_model_path(model: str) -> Path:
 
 
 def pick_device(device: str = "auto") -> Any:
-    """CUDA (or another accelerator) when accelerate sees one, else CPU; or the device asked for."""
+    """CUDA (or another accelerator) when accelerate sees one, else CPU; or the device asked for,
+    which must exist on this machine (ValueError naming it otherwise)."""
     import torch
 
-    if device != "auto":
-        return torch.device(device)
-    from accelerate import PartialState
+    if device == "auto":
+        from accelerate import PartialState
 
-    return torch.device(PartialState().device)
+        return torch.device(PartialState().device)
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N, mps or xpu") from None
+    backends = {"cuda": torch.cuda, "xpu": getattr(torch, "xpu", None), "mps": getattr(torch, "mps", None)}
+    if chosen.type == "cpu":
+        return chosen
+    backend = backends.get(chosen.type)
+    if backend is None:
+        raise ValueError(f"unsupported device {device!r}; use auto, cpu, cuda, cuda:N, mps or xpu")
+    available = torch.backends.mps.is_available() if chosen.type == "mps" else backend.is_available()
+    if not available:
+        raise ValueError(f"device {device!r} is not available on this machine (use auto or cpu)")
+    if chosen.index is not None and chosen.type != "mps" and chosen.index >= backend.device_count():
+        raise ValueError(f"device {device!r} does not exist: this machine has {backend.device_count()} "
+                         f"{chosen.type} device(s)")
+    return chosen
 
 
 def pick_dtype(dtype: str, device: Any) -> Any:

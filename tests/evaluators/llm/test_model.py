@@ -32,9 +32,18 @@ def test_dtypes():
         model_mod.pick_dtype("int3", cpu)
 
 
-def test_device_auto_is_a_torch_device():
+def test_device_auto_is_a_torch_device_and_a_missing_one_is_named():
     assert model_mod.pick_device("auto").type in ("cpu", "cuda", "mps", "xpu")
     assert model_mod.pick_device("cpu") == torch.device("cpu")
+    for bad, message in (("tpu", "unknown device"), ("ipu", "unsupported device")):
+        with pytest.raises(ValueError, match=message):
+            model_mod.pick_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available on this machine"):
+            model_mod.pick_device("cuda")
+    else:
+        with pytest.raises(ValueError, match="does not exist"):
+            model_mod.pick_device(f"cuda:{torch.cuda.device_count()}")
 
 
 def test_local_folder_loads(tmp_path):
