@@ -7,6 +7,7 @@ from typing import Any
 from evaluators.granularity import Structure, parse_structure
 from evaluators.masks import check_sparsity
 
+from .corpora import check_source_name
 from .model import DEFAULT_MODEL
 from .windows import WindowSpec
 
@@ -20,6 +21,8 @@ def source_names(value: str | tuple[str, ...] | list[str], field: str) -> list[s
     sources = list(dict.fromkeys(str(item).strip() for item in items))
     if not sources or any(not s for s in sources):
         raise ValueError(f"{field} must name one or more sources, got {value!r}")
+    for source in sources:
+        check_source_name(source)
     return sources
 
 

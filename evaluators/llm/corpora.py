@@ -56,25 +56,36 @@ def _fortunes(sub: str) -> list[Document]:
     return docs
 
 
+LOADERS = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}
+
+
+def check_source_name(source: str) -> None:
+    """ValueError when a source's name is not one this module can read (nothing is loaded): lets a
+    setting be refused before a model is."""
+    from .sources import KINDS
+
+    name, _, sub = source.partition(":")
+    if name not in KINDS and name not in SOURCES:
+        raise ValueError(f"unknown text source {name!r}; known: {', '.join(SOURCES)} "
+                         f"(or {', '.join(k + ':PATH' for k in KINDS)})")
+    if name == "reviews" and sub:
+        raise ValueError("the reviews source has no subsets")
+
+
 def load_documents(source: str) -> list[Document]:
     """Documents of a source "name" or "name:subset" (python-docs:tutorial, fortunes:wisdom,
     wikitext2:test, text:notes/, jsonl:data.jsonl#body, parquet:x.parquet#text, hf:folder@test)."""
     from .presets import PRESETS, preset_documents
     from .sources import KINDS, local_documents
 
+    check_source_name(source)
     name, _, sub = source.partition(":")
-    loaders = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}
     if name in KINDS:
         docs = local_documents(name, sub)
     elif name in PRESETS:
         docs = preset_documents(name, sub)
-    elif name not in loaders:
-        raise ValueError(f"unknown text source {name!r}; known: {', '.join(SOURCES)} "
-                         f"(or {', '.join(k + ':PATH' for k in KINDS)})")
-    elif name == "reviews" and sub:
-        raise ValueError("the reviews source has no subsets")
     else:
-        docs = loaders[name](sub)
+        docs = LOADERS[name](sub)
     if not docs:
         raise FileNotFoundError(f"text source {source!r} holds no documents")
     return docs

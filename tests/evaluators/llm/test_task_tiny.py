@@ -50,6 +50,9 @@ def test_config_validation():
         with pytest.raises(ValueError, match=f"{count} must be >= 1"):
             LLMTaskConfig(**{count: -3})
     assert LLMTaskConfig(eval_tokens=None).eval_windows is None  # every window of the text
+    for field in ("calib_source", "eval_source"):  # refused from the name, before any text or model loads
+        with pytest.raises(ValueError, match="unknown text source 'nope'"):
+            LLMTaskConfig(**{field: "reviews,nope"})
 
 
 def test_operands_are_computed_on_first_use_then_read_from_disk(task):
