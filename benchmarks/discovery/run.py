@@ -16,7 +16,8 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      winner depend on the search's draw?); ``recipe50-evalset-s2`` repeats seed 2's search with an
      evaluation set (the tutorial and the Debian fortunes) instead of the tutorial alone;
      ``recipe50-worst-s1``, ``-s2`` and ``-s3`` repeat the wide searches under the "worst"
-     calibration rule (``calib_aggregate``) instead of the geometric mean;
+     calibration rule (``calib_aggregate``) instead of the geometric mean; ``recipe50-large-s4``
+     runs the worst-rule search with 2.4 times the budget (population 48, 6 generations);
   3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
      step evolved together at 70% (no weight update, robust fitness);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
