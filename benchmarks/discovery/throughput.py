@@ -10,7 +10,7 @@ run once per arm, each with its own registry so no arm reuses another's scores:
 - full: every candidate scored at the full budget (``--fidelity none``);
 - screen: the first 512 tokens first, the best third on to the full budget (``--fidelity 0.0625``);
 - proxy: the sampled reconstruction proxy first, then 512 tokens, then full (``--fidelity proxy,0.0625``);
-- proxy-eta9: the same with the best ninth going on at each rung (``--eta 9``).
+- proxy-eta6, proxy-eta9: the same with the best sixth or ninth going on at each rung (``--eta 6``, ``9``).
 
 Candidates per hour = candidates scored at the first rung / seconds spent scoring candidates (all
 rungs; ``budget_counts`` of the run's checkpoint). The final quality of an arm is the best
@@ -34,6 +34,7 @@ CONFIG = HERE / "single.toml"
 COMMON = ["--population", "24", "--generations", "2", "-o", "eval_tokens=8192"]
 ARMS = {"full": ["--fidelity", "none"], "screen": ["--fidelity", "0.0625", "--eta", "3"],
         "proxy": ["--fidelity", "proxy,0.0625", "--eta", "3"],
+        "proxy-eta6": ["--fidelity", "proxy,0.0625", "--eta", "6"],
         "proxy-eta9": ["--fidelity", "proxy,0.0625", "--eta", "9"]}
 
 
