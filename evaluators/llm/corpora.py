@@ -8,9 +8,6 @@ from pathlib import Path
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 FORTUNES = Path("/usr/share/games/fortunes")
 REVIEWS_FILE = "datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
-BUILTIN = ("python-docs", "reviews", "fortunes")
-
-SOURCES = (*BUILTIN, "wikitext2", "c4")
 
 Document = tuple[str, str]  # (stable document id, text)
 
@@ -56,7 +53,8 @@ def _fortunes(sub: str) -> list[Document]:
     return docs
 
 
-LOADERS = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}
+LOADERS = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}  # installed offline
+SOURCES = (*LOADERS, "wikitext2", "c4")  # and the literature's presets (presets.PRESETS)
 
 
 def check_source_name(source: str) -> None:
