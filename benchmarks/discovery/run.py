@@ -18,6 +18,7 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      ``recipe50-worst-s1``, ``-s2`` and ``-s3`` repeat the wide searches under the "worst"
      calibration rule (``calib_aggregate``) instead of the geometric mean; ``recipe50-large-s4``
      runs the worst-rule search with 2.4 times the budget (population 48, 6 generations);
+     ``recipe50-three-s1`` seed 1's wide search over three calibration sources (fortunes added);
   3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
      step evolved together at 70% (no weight update, robust fitness);
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
@@ -91,6 +92,9 @@ SEARCHES = {
     # 2.4 times the wide searches' budget (twice the population, 6 generations instead of 5)
     "recipe50-large-s4": Search("recipe50.toml", ("--population", "48", "--generations", "5", "--fidelity",
                                                   "0.25", "--seed", "4", *WORST)),
+    # seed 1's wide search scored over three calibration sources instead of two (the Debian fortunes added)
+    "recipe50-three-s1": Search("recipe50.toml", (*WIDE, "--seed", "1", "-o",
+                                                  "calib_source=reviews,python-docs:library,fortunes")),
     "recipe70": Search("recipe70.toml", levels="0.7"),
 }
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
