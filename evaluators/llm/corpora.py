@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from .presets import PRESETS, preset_documents
+from .sources import KINDS, Document, local_documents
+
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 FORTUNES = Path("/usr/share/games/fortunes")
 REVIEWS_FILE = "datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
-
-Document = tuple[str, str]  # (stable document id, text)
 
 
 def _python_docs(sub: str) -> list[Document]:
@@ -54,14 +55,12 @@ def _fortunes(sub: str) -> list[Document]:
 
 
 LOADERS = {"python-docs": _python_docs, "reviews": _reviews, "fortunes": _fortunes}  # installed offline
-SOURCES = (*LOADERS, "wikitext2", "c4")  # and the literature's presets (presets.PRESETS)
+SOURCES = (*LOADERS, *PRESETS)
 
 
 def check_source_name(source: str) -> None:
     """ValueError when a source's name is not one this module can read (nothing is loaded): lets a
     setting be refused before a model is."""
-    from .sources import KINDS
-
     name, _, sub = source.partition(":")
     if name not in KINDS and name not in SOURCES:
         raise ValueError(f"unknown text source {name!r}; known: {', '.join(SOURCES)} "
@@ -73,9 +72,6 @@ def check_source_name(source: str) -> None:
 def load_documents(source: str) -> list[Document]:
     """Documents of a source "name" or "name:subset" (python-docs:tutorial, fortunes:wisdom,
     wikitext2:test, text:notes/, jsonl:data.jsonl#body, parquet:x.parquet#text, hf:folder@test)."""
-    from .presets import PRESETS, preset_documents
-    from .sources import KINDS, local_documents
-
     check_source_name(source)
     name, _, sub = source.partition(":")
     if name in KINDS:

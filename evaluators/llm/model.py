@@ -88,17 +88,13 @@ def pick_device(device: str = "auto") -> Any:
         chosen = torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N, mps or xpu") from None
-    backends = {"cuda": torch.cuda, "xpu": getattr(torch, "xpu", None), "mps": getattr(torch, "mps", None)}
     if chosen.type == "cpu":
         return chosen
-    backend = backends.get(chosen.type)
-    if backend is None:
-        raise ValueError(f"unsupported device {device!r}; use auto, cpu, cuda, cuda:N, mps or xpu")
-    available = torch.backends.mps.is_available() if chosen.type == "mps" else backend.is_available()
-    if not available:
+    present = torch.accelerator.current_accelerator()
+    if present is None or present.type != chosen.type:
         raise ValueError(f"device {device!r} is not available on this machine (use auto or cpu)")
-    if chosen.index is not None and chosen.type != "mps" and chosen.index >= backend.device_count():
-        raise ValueError(f"device {device!r} does not exist: this machine has {backend.device_count()} "
+    if chosen.index is not None and chosen.index >= torch.accelerator.device_count():
+        raise ValueError(f"device {device!r} does not exist: this machine has {torch.accelerator.device_count()} "
                          f"{chosen.type} device(s)")
     return chosen
 
