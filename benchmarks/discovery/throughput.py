@@ -2,10 +2,13 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py            # resumable (each search resumes)
     PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py --report   # rewrite results/throughput.md only
+    PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py --population 48 --arms full,proxy-eta6,proxy-eta9
+    PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py --population 48 --seed 1 --arms full,proxy-eta6
 
 The same search (single.toml with the task's default evaluation budget: SmolLM2-135M, 50% per row,
 calibration reviews, 8,192 tokens of the Python tutorial; population 24, 2 generations, seed 0) is
-run once per arm, each with its own registry so no arm reuses another's scores:
+run once per arm, each with its own registry so no arm reuses another's scores (``--population 48``: the
+size of the discovery searches, in its own folder and results file; ``--seed`` another search draw):
 
 - full: every candidate scored at the full budget (``--fidelity none``);
 - screen: the first 512 tokens first, the best third on to the full budget (``--fidelity 0.0625``);
@@ -28,10 +31,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-WORK = HERE / "work" / "throughput"
-RESULTS = HERE / "results" / "throughput.json"
 CONFIG = HERE / "single.toml"
-COMMON = ["--population", "24", "--generations", "2", "-o", "eval_tokens=8192"]
+DEFAULT_POPULATION = 24
 ARMS = {"full": ["--fidelity", "none"], "screen": ["--fidelity", "0.0625", "--eta", "3"],
         "proxy": ["--fidelity", "proxy,0.0625", "--eta", "3"],
         "proxy-eta6": ["--fidelity", "proxy,0.0625", "--eta", "6"],
@@ -44,26 +45,38 @@ def metricforge() -> list[str]:
     return [str(venv)] if venv.exists() else [sys.executable, "-m", "metricforge.cli"]
 
 
-def search(arm: str) -> float:
+def common(population: int, seed: int) -> list[str]:
+    """The search options every arm shares."""
+    return ["--population", str(population), "--generations", "2", "--seed", str(seed), "-o", "eval_tokens=8192"]
+
+
+def places(population: int, seed: int) -> tuple[Path, Path]:
+    """(work folder, results file) of one population size and seed."""
+    suffix = ("" if population == DEFAULT_POPULATION else f"-p{population}") + (f"-s{seed}" if seed else "")
+    return HERE / "work" / f"throughput{suffix}", HERE / "results" / f"throughput{suffix}.json"
+
+
+def search(arm: str, population: int, seed: int) -> float:
     """Run (or resume) one arm's search; its wall seconds in this call."""
-    args = [*metricforge(), "search", "--config", str(CONFIG), *COMMON, *ARMS[arm], "--run", arm,
-            "--runs-dir", str(WORK / "runs"), "-r", str(WORK / f"{arm}.db")]
+    work = places(population, seed)[0]
+    args = [*metricforge(), "search", "--config", str(CONFIG), *common(population, seed), *ARMS[arm], "--run", arm,
+            "--runs-dir", str(work / "runs"), "-r", str(work / f"{arm}.db")]
     print("$ " + " ".join(args), flush=True)
     start = time.perf_counter()
     subprocess.run(args, check=True, cwd=ROOT)
     return time.perf_counter() - start
 
 
-def summarise(arm: str, wall_s: float | None) -> dict:
+def summarise(arm: str, population: int, seed: int, wall_s: float | None) -> dict:
     """Budgets, counts and the best full-budget entry of one arm's run folder."""
-    run = WORK / "runs" / arm
+    run = places(population, seed)[0] / "runs" / arm
     checkpoint = json.loads((run / "checkpoint.json").read_text())
     budgets = checkpoint.get("budget_counts", {})
     best = json.loads((run / "results" / "hall_of_fame.json").read_text())[0]
     first = min(budgets.values(), key=lambda b: b["eval_s"] / max(b["evaluated"], 1)) if budgets else {}
     seconds = sum(b["eval_s"] for b in budgets.values())
     config = json.loads((run / "config.json").read_text())
-    return {"arm": arm, "options": ARMS[arm], "budgets": budgets, "candidates": int(first.get("evaluated", 0)),
+    return {"arm": arm, "options": ARMS[arm], "common": common(population, seed), "budgets": budgets, "candidates": int(first.get("evaluated", 0)),
             "scoring_s": seconds, "candidates_per_hour": 3600.0 * first.get("evaluated", 0) / seconds if seconds else None,
             "best_ppl": best["fitness"], "best": best["canonical"], "wall_s": wall_s,
             "settings": config.get("settings", {}), "versions": config.get("versions"), "hardware": config.get("hardware")}
@@ -73,9 +86,15 @@ def report(rows: list[dict]) -> str:
     """The arms side by side, rates relative to the full arm."""
     full = next((r for r in rows if r["arm"] == "full"), None)
     s = rows[0]["settings"] if rows else {}
+    shared = rows[0].get("common", []) if rows else []
+    seed = shared[shared.index("--seed") + 1] if "--seed" in shared else "0"
+    population = shared[shared.index("--population") + 1] if "--population" in shared else str(DEFAULT_POPULATION)
+    options = ((f" --population {population}" if population != str(DEFAULT_POPULATION) else "")
+               + (f" --seed {seed}" if seed != "0" else "") + (f" --arms {','.join(r['arm'] for r in rows)}"
+                                                             if len(rows) < len(ARMS) else ""))
     lines = ["# Candidates per hour: proxy and multi-fidelity against full fitness", "",
-             "Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py` (data in `throughput.json`). "
-             f"Search `single.toml` with `{' '.join(COMMON)}` (seed 0), SmolLM2-135M, {s.get('dtype')} on "
+             f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/throughput.py{options}` (data in the .json beside this file). "
+             f"Search `single.toml` with `{' '.join(shared)}` (seed {seed}), SmolLM2-135M, {s.get('dtype')} on "
              f"{s.get('device')}; calibration {s.get('calib_source')}, evaluation {s.get('eval_tokens')} tokens of "
              f"{s.get('eval_source')}. Hardware: {rows[0].get('hardware') if rows else '-'}.", "",
              "| arm | options | candidates | scored per budget (n / s) | scoring s | candidates per hour | vs full | "
@@ -92,18 +111,21 @@ def report(rows: list[dict]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arms", default=",".join(ARMS), help="arms to run, in order")
+    p.add_argument("--population", type=int, default=DEFAULT_POPULATION, help="population of every arm's search")
+    p.add_argument("--seed", type=int, default=0, help="seed of every arm's search")
     p.add_argument("--report", action="store_true", help="only rewrite the .md from the stored data")
     args = p.parse_args()
-    stored = {r["arm"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.is_file() else {}
+    work, results = places(args.population, args.seed)
+    stored = {r["arm"]: r for r in json.loads(results.read_text())} if results.is_file() else {}
     if not args.report:
-        WORK.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
         for arm in args.arms.split(","):
-            wall = search(arm)
-            stored[arm] = summarise(arm, wall + (stored.get(arm, {}).get("wall_s") or 0.0))
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps([stored[a] for a in ARMS if a in stored], indent=1, default=str))
+            wall = search(arm, args.population, args.seed)
+            stored[arm] = summarise(arm, args.population, args.seed, wall + (stored.get(arm, {}).get("wall_s") or 0.0))
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps([stored[a] for a in ARMS if a in stored], indent=1, default=str))
     text = report([stored[a] for a in ARMS if a in stored])
-    RESULTS.with_suffix(".md").write_text(text)
+    results.with_suffix(".md").write_text(text)
     print(text)
 
 

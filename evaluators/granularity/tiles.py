@@ -84,6 +84,8 @@ def aggregate_tiles(scores: Tensor, tile: tuple[int, int], aggregate: str = "l2"
 
 
 def expand_tiles(group_keep: Tensor, tile: tuple[int, int]) -> Tensor:
-    """Element mask (out x in) from a group mask (out/a x in/b)."""
+    """Element mask (out x in) from a group mask (out/a x in/b); single elements' mask as it is."""
     a, b = tile
+    if tile == (1, 1):
+        return group_keep
     return group_keep.repeat_interleave(a, dim=0).repeat_interleave(b, dim=1)

@@ -35,6 +35,7 @@ OFFLOADS = ("none", "blocks")
 CALIB_AGGREGATES = ("mean", "worst")  # over a calibration set: geometric mean, or worst ratio to Wanda
 FITNESSES = ("perplexity", "reconstruction")  # reconstruction: the cheap proxy of reconstruction.py
 PROXY_ROWS = 64  # output rows per layer of the proxy rung, where rows are masked on their own
+PROXY_RANK = 32  # rank of the Gram matrices of the proxy rung (benchmarks/discovery/proxy_rank.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class LLMTaskConfig:
     cache_dir: str | None = None  # default: $METRICFORGE_CACHE or ~/.cache/metricforge
     fitness: str = "perplexity"  # or "reconstruction": layer output error on calibration inputs, no evaluation pass
     proxy_rows: int = 0  # fitness "reconstruction" of a metric or recipe: 0 every row (prunes the model); N: N seeded rows per layer
+    proxy_rank: int = 0  # fitness "reconstruction": 0 the exact Gram matrices; r: their best rank-r approximations
 
     def __post_init__(self) -> None:
         """Validate; an N:M group fixes the sparsity to N/M; a list of sources becomes "a,b"."""
@@ -97,6 +99,10 @@ class LLMTaskConfig:
             raise ValueError("proxy_rows must be >= 0 (0: every row)")
         if self.proxy_rows and self.fitness != "reconstruction":
             raise ValueError("proxy_rows samples rows of the reconstruction proxy: it needs fitness 'reconstruction'")
+        if self.proxy_rank < 0:
+            raise ValueError("proxy_rank must be >= 0 (0: the exact Gram matrices)")
+        if self.proxy_rank and self.fitness != "reconstruction":
+            raise ValueError("proxy_rank approximates the reconstruction proxy: it needs fitness 'reconstruction'")
         if self.proxy_rows and (self.mode != "oneshot" or not structure.rows_independent):
             raise ValueError(f"proxy_rows needs mode 'oneshot' and a group whose rows are masked on their own "
                              f"(row, N:M), got mode {self.mode!r}, group {self.group!r}")

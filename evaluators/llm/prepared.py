@@ -65,7 +65,7 @@ class Prepared:
         self.block_inputs: tuple[list[Any], list[dict]] | None = None
         self.screened = ScreeningMemo()  # masks and window losses of metrics scored on fewer windows
         self.wanda_values: dict[LLMTaskConfig, float] = {}  # Wanda's value per settings: calib_aggregate "worst"
-        self._reconstruction: Reconstruction | None = None
+        self._reconstructions: dict[int, Reconstruction] = {}  # Gram rank (0: exact) -> proxy
         self.others: dict[tuple[str, int], Prepared] = {}  # states of the other calibrations of a set
 
     def for_calibration(self, cfg: LLMTaskConfig) -> Prepared:
@@ -98,14 +98,15 @@ class Prepared:
         """True when every operand kind in memory was read from the disk cache."""
         return bool(self.store.loaded) and not self.store.computed
 
-    def reconstruction(self) -> Reconstruction:
-        """The reconstruction proxy of the dense model (its Gram matrices computed, or read from the disk
-        cache, on first use: call it before pruning)."""
-        if self._reconstruction is None:
+    def reconstruction(self, rank: int = 0) -> Reconstruction:
+        """The reconstruction proxy of the dense model on its exact Gram matrices (``rank`` 0) or their
+        rank-``rank`` factors (the Gram matrices computed, or read from the disk cache, on first use:
+        call it before pruning)."""
+        if rank not in self._reconstructions:
             from .reconstruction import Reconstruction
 
-            self._reconstruction = Reconstruction(self.layers, self.dense, self.store.grams())
-        return self._reconstruction
+            self._reconstructions[rank] = Reconstruction(self.layers, self.dense, self.store.grams(), rank)
+        return self._reconstructions[rank]
 
     def inputs(self) -> tuple[list[Any], list[dict]]:
         """Hidden states entering block 0 for every calibration window (computed once)."""

@@ -13,6 +13,10 @@ and masked exactly as a full pruning would mask them, the model is never touched
 with the share of rows kept. Formulas with whole-matrix statistics (a z-score over W, a column sum
 over rows) see the sampled rows' statistics instead: a proxy of a proxy, whose agreement with
 perplexity is measured in benchmarks/discovery/proxy_correlation.py.
+
+With a ``rank`` r, every Gram matrix is replaced by its best rank-r approximation F F^T (F: in x r, from
+a seeded randomized SVD), so an error costs rows x in x r instead of rows x in^2 and counts only the
+directions of largest input energy; benchmarks/discovery/proxy_rank.py measures how it still ranks.
 """
 from __future__ import annotations
 
@@ -40,16 +44,48 @@ def _quadratic(diff: Any, gram: Any) -> float:
     return float(((d @ gram) * d).sum())
 
 
+def _factored(diff: Any, factor: Any) -> float:
+    """tr(D F F^T D^T) = ||D F||^2 in float32 on the factor's device."""
+    return float((diff.to(device=factor.device, dtype=factor.dtype) @ factor).square().sum())
+
+
+OVERSAMPLE = 10  # extra random directions of the randomized SVD (Halko et al.): its top ``rank`` are then accurate
+
+
+def low_rank_factor(gram: Any, rank: int, seed: int = 0) -> Any:
+    """F (in x min(rank, in)) with F F^T the best rank-``rank`` approximation of a PSD Gram matrix
+    (``torch.svd_lowrank`` with OVERSAMPLE extra directions and four power iterations, its random
+    draws seeded)."""
+    import torch
+
+    rank = min(rank, gram.shape[0])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        u, s, _ = torch.svd_lowrank(gram.float(), q=min(rank + OVERSAMPLE, gram.shape[0]), niter=4)
+    return (u[:, :rank] * s[:rank].clamp_min(0).sqrt()).to(gram.dtype)
+
+
 class Reconstruction:
     """Gram matrices and dense output energies of a prepared model; scores the current weights against
     the dense ones (computed once per prepared state, kept on the Gram matrices' device)."""
 
-    def __init__(self, layers: list[PrunableLayer], dense: Mapping[str, Any], grams: Mapping[str, Any]) -> None:
-        """``dense``: the snapshot of every layer's weight as stored; ``grams``: layer -> X^T X."""
-        self.layers, self.dense, self.grams = layers, dense, grams
-        self.energy = {layer.name: _quadratic(_out_in(layer, dense[layer.name]), grams[layer.name])
-                       for layer in layers}
+    def __init__(self, layers: list[PrunableLayer], dense: Mapping[str, Any], grams: Mapping[str, Any],
+                 rank: int = 0) -> None:
+        """``dense``: the snapshot of every layer's weight as stored; ``grams``: layer -> X^T X;
+        ``rank``: 0 for the exact Gram matrices, else their rank-``rank`` factors."""
+        self.layers, self.dense, self.grams, self.rank = layers, dense, grams, rank
+        self._factors: dict[int, Any] = {}  # id of a Gram tensor (shared by layers reading one input) -> F
+        self.energy = {layer.name: self._error(layer.name, _out_in(layer, dense[layer.name])) for layer in layers}
         self._samples: dict[tuple[int, int], dict[str, tuple[Any, float]]] = {}
+
+    def _error(self, name: str, diff: Any) -> float:
+        """tr(D H D^T) of layer ``name``'s Gram matrix H (or its low-rank factor)."""
+        gram = self.grams[name]
+        if not self.rank:
+            return _quadratic(diff, gram)
+        if id(gram) not in self._factors:
+            self._factors[id(gram)] = low_rank_factor(gram, self.rank)
+        return _factored(diff, self._factors[id(gram)])
 
     def errors(self) -> dict[str, float]:
         """layer -> tr((W - W') H (W - W')^T) / tr(W H W^T) of the layer's weight as it is now."""
@@ -59,7 +95,7 @@ class Reconstruction:
         with torch.no_grad():
             for layer in self.layers:
                 diff = _out_in(layer, self.dense[layer.name].float() - layer.module.weight.float())
-                error, energy = _quadratic(diff, self.grams[layer.name]), self.energy[layer.name]
+                error, energy = self._error(layer.name, diff), self.energy[layer.name]
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
         return out
 
@@ -76,7 +112,7 @@ class Reconstruction:
                 generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
                 chosen = torch.randperm(out, generator=generator)[:rows].sort().values if out > rows else torch.arange(out)
                 weight = _out_in(layer, self.dense[layer.name])[chosen.to(self.dense[layer.name].device)]
-                sample[layer.name] = (chosen, _quadratic(weight, self.grams[layer.name]))
+                sample[layer.name] = (chosen, self._error(layer.name, weight))
             self._samples[rows, seed] = sample
         return self._samples[rows, seed]
 
@@ -110,7 +146,7 @@ class Reconstruction:
                 if post is not None:
                     keep, updated = post(layer.name, weight, keep, scores)
                 removed = masked(weight, ~keep) if updated is None else weight - updated.to(weight.device).float()
-                error = _quadratic(removed, self.grams[layer.name])
+                error = self._error(layer.name, removed)
                 out[layer.name] = error / energy if energy > 0 else (0.0 if error == 0 else math.inf)
         return out
 

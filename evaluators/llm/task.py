@@ -52,7 +52,7 @@ class LLMPruneTask(PreparedTask):
                 | (set() if cfg.calib_draws > 1 else {"calib_draws"})  # keys of one-draw settings unchanged
                 | (set() if cfg.calibration_set and cfg.calib_aggregate != "mean" else {"calib_aggregate"})
                 | ({"fitness"} if cfg.fitness == "perplexity" else set())  # the default keeps earlier keys
-                | (set() if cfg.proxy_rows else {"proxy_rows"}))
+                | (set() if cfg.proxy_rows else {"proxy_rows"}) | (set() if cfg.proxy_rank else {"proxy_rank"}))
         out = {k: v for k, v in cfg.to_dict().items() if k not in skip}
         return {"task": self.name, **out, "dtype": dtype, "device": device.type}
 
@@ -65,9 +65,10 @@ class LLMPruneTask(PreparedTask):
     def variant(self, **changes: Any) -> LLMPruneTask:
         """A task with other sparsity, group, mode, fitness or fewer leading evaluation tokens sharing
         this one's prepared model and operands."""
-        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens", "fitness", "proxy_rows"}:
-            raise ValueError("a variant may change only sparsity, group, aggregate, mode, eval_tokens, fitness and "
-                             "proxy_rows; make a new task otherwise")
+        if set(changes) - {"sparsity", "group", "aggregate", "mode", "eval_tokens", "fitness", "proxy_rows",
+                           "proxy_rank"}:
+            raise ValueError("a variant may change only sparsity, group, aggregate, mode, eval_tokens, fitness, "
+                             "proxy_rows and proxy_rank; make a new task otherwise")
         other = LLMPruneTask(self.config, **changes)
         if "eval_tokens" in changes and not self._leading_subset(other.config):
             raise ValueError("a variant shares evaluation windows only as the first windows of this task's "
@@ -98,15 +99,16 @@ class LLMPruneTask(PreparedTask):
         return held_out_tasks(self, plan)
 
     def proxy_options(self) -> dict[str, Any]:
-        """The proxy rung of multi-fidelity search: the reconstruction error (no evaluation pass), on
-        PROXY_ROWS seeded rows per layer where rows are masked on their own (per row, N:M; one-shot)."""
-        from .config import PROXY_ROWS
+        """The proxy rung of multi-fidelity search: the reconstruction error (no evaluation pass) on
+        rank-PROXY_RANK Gram matrices, on PROXY_ROWS seeded rows per layer where rows are masked on
+        their own (per row, N:M; one-shot)."""
+        from .config import PROXY_RANK, PROXY_ROWS
 
         cfg = self.config
         if cfg.fitness != "perplexity":
             raise ValueError(f"this task's fitness is already {cfg.fitness!r}: it has no cheaper proxy")
         sampled = cfg.structure.rows_independent and cfg.mode == "oneshot"
-        return {"fitness": "reconstruction", **({"proxy_rows": PROXY_ROWS} if sampled else {})}
+        return {"fitness": "reconstruction", "proxy_rank": PROXY_RANK, **({"proxy_rows": PROXY_ROWS} if sampled else {})}
 
     def evaluation_windows(self) -> Any:
         """The token windows this task evaluates on (the leading ones of a shared state)."""
@@ -274,7 +276,7 @@ class LLMPruneTask(PreparedTask):
         inputs = st.store.statistics(**input_needs(recipe))  # first: a pass it runs also gives X, Xs and Y
         operands = st.operands_for(task_operands(recipe))
         rows = cfg.proxy_rows or max(layer.shape[0] for layer in st.layers)
-        return sampled_recipe_errors(recipe, proxy or st.reconstruction(), st.block_layers, operands, inputs,
+        return sampled_recipe_errors(recipe, proxy or st.reconstruction(cfg.proxy_rank), st.block_layers, operands, inputs,
                                      cfg.sparsity, cfg.structure, rows, cfg.seed)
 
     def apply_recipe(self, recipe: Recipe) -> tuple[int, int]:
@@ -394,12 +396,12 @@ class LLMPruneTask(PreparedTask):
         from .reconstruction import aggregate, summary
 
         st, cfg, gram_from = self.state, self.config, time.perf_counter()
-        proxy = st.reconstruction()
+        proxy = st.reconstruction(cfg.proxy_rank)
         ready = time.perf_counter()
         errors = errors_of(proxy)
         value = aggregate(errors)
         info = {**details, "fitness": "reconstruction", "reconstruction": value, **summary(errors),
-                "proxy_rows": cfg.proxy_rows, "sparsity": cfg.sparsity, "gram_s": ready - gram_from,
+                "proxy_rows": cfg.proxy_rows, "proxy_rank": cfg.proxy_rank, "sparsity": cfg.sparsity, "gram_s": ready - gram_from,
                 "proxy_s": time.perf_counter() - ready}
         return Fitness(value, True, None, time.perf_counter() - start, info)
 
@@ -412,7 +414,7 @@ class LLMPruneTask(PreparedTask):
         from .screening import Screened, nonzero_patterns
 
         st, gram_from = self.state, time.perf_counter()
-        proxy = st.reconstruction()  # Gram matrices of the dense model: before pruning
+        proxy = st.reconstruction(self.config.proxy_rank)  # Gram matrices of the dense model: before pruning
         gram_at = time.perf_counter()
         keep = key is not None and screened is None and self._shared
         try:

@@ -25,9 +25,9 @@ def test_proxy_rung_screens_first_and_is_recorded_under_its_own_key(tmp_path):
     with Search(config, tmp_path / "run", registry=url) as search:
         result = search.run()
         proxy, quarter = search.scorer.reduced
-        assert proxy.label == "fitness=reconstruction,proxy_rows=64" and quarter.label == "eval_tokens=32"
+        assert proxy.label == "fitness=reconstruction,proxy_rank=32,proxy_rows=64" and quarter.label == "eval_tokens=32"
         assert proxy.settings["fitness"] == "reconstruction"
-        assert proxy.settings["budget"] == {"fitness": "reconstruction", "proxy_rows": 64}
+        assert proxy.settings["budget"] == {"fitness": "reconstruction", "proxy_rank": 32, "proxy_rows": 64}
         assert proxy.eval_map.task._state is search.task._state  # the rung shares the prepared model
         assert quarter.eval_map.task._state is search.task._state
     with Registry.open(url) as reg:
@@ -41,5 +41,5 @@ def test_proxy_rung_screens_first_and_is_recorded_under_its_own_key(tmp_path):
         if row.ok:
             assert 0 < row.score < 1 and row.details["fitness"] == "reconstruction"
     spent = json.loads((tmp_path / "run" / "results" / "summary.json").read_text())["budget_counts"]
-    assert set(spent) == {"fitness=reconstruction,proxy_rows=64", "eval_tokens=32", "full"}
+    assert set(spent) == {"fitness=reconstruction,proxy_rank=32,proxy_rows=64", "eval_tokens=32", "full"}
     assert result.hall_of_fame and all(e.full for e in result.hall_of_fame)

@@ -109,8 +109,9 @@ def test_gram_matrices_are_cached_on_disk(task, proxy):
 def test_settings_keys_and_budget_options(task, proxy):
     assert "fitness" not in task.settings()  # the default leaves earlier settings keys as they were
     assert proxy.settings() == {**task.settings(), "fitness": "reconstruction"}
-    assert task.proxy_options() == {"fitness": "reconstruction", "proxy_rows": 64}  # per-row group: sampled rows
-    assert task.variant(group="layer").proxy_options() == {"fitness": "reconstruction"}
+    assert task.proxy_options() == {"fitness": "reconstruction", "proxy_rank": 32,
+                                    "proxy_rows": 64}  # per-row group: sampled rows
+    assert task.variant(group="layer").proxy_options() == {"fitness": "reconstruction", "proxy_rank": 32}
     assert task.variant(group="2:4").proxy_options()["proxy_rows"] == 64
     with pytest.raises(ValueError, match="already 'reconstruction'"):
         proxy.proxy_options()
@@ -204,3 +205,44 @@ def test_recipe_proxy_errors_name_every_layer_and_fold_into_the_proxy(task, prox
     everything = task.recipe_proxy_errors(recipe)
     assert aggregate(everything) == pytest.approx(proxy.score_recipe(recipe).value, rel=1e-4)
     assert intact(task)
+
+
+def test_low_rank_factor_is_seeded_and_exact_at_full_rank():
+    from evaluators.llm.reconstruction import low_rank_factor
+
+    x = torch.randn(200, 24, generator=torch.Generator().manual_seed(0)) * torch.linspace(0.1, 5.0, 24)
+    gram = x.T @ x
+    full = low_rank_factor(gram, 24)
+    assert full.shape == (24, 24) and torch.allclose(full @ full.T, gram, rtol=1e-3, atol=1e-2)
+    assert torch.equal(low_rank_factor(gram, 8), low_rank_factor(gram, 8))  # seeded: the same factor again
+    assert low_rank_factor(gram, 99).shape == (24, 24)  # no rank above the input width
+    top = torch.linalg.eigvalsh(gram).flip(0)[:8]  # the best rank-8 approximation keeps the top eigenvalues
+    assert torch.allclose(torch.linalg.eigvalsh(low_rank_factor(gram, 8).T @ low_rank_factor(gram, 8)).flip(0),
+                          top, rtol=1e-3)
+
+
+def test_low_rank_proxy_is_exact_at_full_rank_and_below_it_otherwise(task):
+    # A rank-r Gram matrix drops only nonnegative terms of tr(D H D^T): each layer's error can only shrink,
+    # and the proxy still ranks Wanda above magnitude.
+    width = max(layer.shape[1] for layer in task.state.layers)
+    exact = task.variant(fitness="reconstruction", proxy_rows=8)
+    full_rank = task.variant(fitness="reconstruction", proxy_rows=8, proxy_rank=width)
+    low = task.variant(fitness="reconstruction", proxy_rows=8, proxy_rank=4)
+    for name in ("magnitude", "wanda"):
+        assert full_rank.score(builtin(name)).value == pytest.approx(exact.score(builtin(name)).value, rel=1e-3)
+        fit = low.score(builtin(name))
+        assert fit.ok and fit.value > 0 and fit.details["proxy_rank"] == 4
+    assert low.score(builtin("wanda")).value < low.score(builtin("magnitude")).value
+    st = task.state
+    assert st.reconstruction(4) is st.reconstruction(4) and st.reconstruction(4) is not st.reconstruction()
+    dense_errors = st.reconstruction(4).errors()
+    assert set(dense_errors.values()) == {0.0}  # the dense model: no error at any rank
+    assert "proxy_rank" in low.settings() and "proxy_rank" not in exact.settings()
+    assert intact(task)
+
+
+def test_proxy_rank_is_checked():
+    with pytest.raises(ValueError, match="proxy_rank must be >= 0"):
+        LLMTaskConfig(fitness="reconstruction", proxy_rank=-1)
+    with pytest.raises(ValueError, match="proxy_rank approximates the reconstruction proxy"):
+        LLMTaskConfig(proxy_rank=8)
