@@ -54,15 +54,15 @@ OVERSAMPLE = 10  # extra random directions of the randomized SVD (Halko et al.):
 
 def low_rank_factor(gram: Any, rank: int, seed: int = 0) -> Any:
     """F (in x min(rank, in)) with F F^T the best rank-``rank`` approximation of a PSD Gram matrix
-    (``torch.svd_lowrank`` with OVERSAMPLE extra directions and four power iterations, its random
-    draws seeded)."""
+    (``torch.svd_lowrank`` with OVERSAMPLE extra directions and four power iterations, on the CPU with
+    its random draws seeded, so every device gets the same factor and no global generator moves)."""
     import torch
 
     rank = min(rank, gram.shape[0])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        u, s, _ = torch.svd_lowrank(gram.float(), q=min(rank + OVERSAMPLE, gram.shape[0]), niter=4)
-    return (u[:, :rank] * s[:rank].clamp_min(0).sqrt()).to(gram.dtype)
+        u, s, _ = torch.svd_lowrank(gram.float().cpu(), q=min(rank + OVERSAMPLE, gram.shape[0]), niter=4)
+    return (u[:, :rank] * s[:rank].clamp_min(0).sqrt()).to(device=gram.device, dtype=gram.dtype)
 
 
 class Reconstruction:

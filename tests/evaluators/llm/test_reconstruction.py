@@ -214,7 +214,9 @@ def test_low_rank_factor_is_seeded_and_exact_at_full_rank():
     gram = x.T @ x
     full = low_rank_factor(gram, 24)
     assert full.shape == (24, 24) and torch.allclose(full @ full.T, gram, rtol=1e-3, atol=1e-2)
+    state = torch.random.get_rng_state()
     assert torch.equal(low_rank_factor(gram, 8), low_rank_factor(gram, 8))  # seeded: the same factor again
+    assert torch.equal(torch.random.get_rng_state(), state)  # and the global generator untouched
     assert low_rank_factor(gram, 99).shape == (24, 24)  # no rank above the input width
     top = torch.linalg.eigvalsh(gram).flip(0)[:8]  # the best rank-8 approximation keeps the top eigenvalues
     assert torch.allclose(torch.linalg.eigvalsh(low_rank_factor(gram, 8).T @ low_rank_factor(gram, 8)).flip(0),
