@@ -17,7 +17,7 @@ else:  # pragma: no cover
 
 DEDUP_MODES = ("auto", "hash", "rank")
 EVOLVE = ("score", "allocation", "recipe")  # gp_engine.genome: what the trees are
-POST_STEPS = ("none", "dsnot", "ls", "obs")  # primitives.recipe.POST_STEPS
+POST_STEPS = ("none", "dsnot", "swap", "ls", "obs")  # primitives.recipe.POST_STEPS
 MAP_KINDS = ("inprocess", "pool", "ray")
 MUTATIONS = ("uniform", "node", "shrink", "insert")
 PROXY = "proxy"  # the fidelity rung scored with the task's cheap proxy (``Task.proxy_options``)

@@ -29,30 +29,32 @@ def _task(name: str, sparsity: Optional[float], group: Optional[str], options: O
     return build_task(TaskSpec(name, check_task_options(name, settings)))
 
 
-METHODS = ("metric", "sparsegpt", "owl", "dsnot")
+METHODS = ("metric", "sparsegpt", "owl", "dsnot", "swap")
 
 
 def _method_recipe(method: str, chosen):
-    """The recipe a method applies: the reference itself ("metric"), or its score with OWL's allocation
-    or DSnoT's swaps (the built-in recipes owl_wanda and dsnot_wanda over another score)."""
+    """The recipe a method applies: the reference itself ("metric"), or its score with OWL's allocation,
+    DSnoT's swaps or the exact-error swaps (the built-in recipes owl_wanda, dsnot_wanda and swap_wanda
+    over another score)."""
     if method in ("metric", "sparsegpt"):
         return chosen
     if not chosen.is_bare:
         raise ValueError(f"--method {method} adds a step to a metric; {chosen.name or chosen.text} is a recipe "
                          "already (give it with --method metric)")
-    return chosen.with_steps(alloc="owl") if method == "owl" else chosen.with_steps(post="dsnot")
+    return chosen.with_steps(alloc="owl") if method == "owl" else chosen.with_steps(post=method)
 
 
 def prune_command(
     metric: str = typer.Argument("wanda", help="Built-in metric or recipe name, formula, recipe(...) text, or "
-                                               "registry name/hash (the score of owl and dsnot; sparsegpt uses "
-                                               "its own)."),
+                                               "registry name/hash (the score of owl, dsnot and swap; sparsegpt "
+                                               "uses its own)."),
     output: Path = out_option(..., "Folder for the pruned model (Hugging Face format)."),
     sparsity: float = typer.Option(0.5, help="Fraction of weights to prune."),
     group: str = typer.Option("row", help="Comparison group: row, layer, global, 2:4, 4:8."),
     method: str = typer.Option("metric", "--method", help="metric (the metric or recipe as given), sparsegpt "
                                                           "(sequential SparseGPT with its OBS weight update), owl "
-                                                          "(OWL layer sparsities), dsnot (DSnoT swaps)."),
+                                                          "(OWL layer sparsities), dsnot (DSnoT swaps), swap (swaps "
+                                                          "that lower each row's exact output error)."),
     variant: Optional[str] = typer.Option(None, "--variant", help="SparseGPT mask: block (one threshold per "
                                           "128 columns) or row (per row inside each block) [default: row for "
                                           "group row, else block]."),

@@ -40,6 +40,8 @@ ALLOCATIONS: dict[str, str] = {
 RECIPES: dict[str, str] = {
     "owl_wanda": "recipe(score=wanda, alloc=owl)",
     "dsnot_wanda": "recipe(score=wanda, post=dsnot)",
+    # Wanda's masks refined by greedy swaps on each row's exact output error (no weight update)
+    "swap_wanda": "recipe(score=wanda, post=swap)",
     # SparseGPT's saliency and OBS update with the mask chosen once from the dense model (the
     # one-shot form; LLMPruneTask.sparsegpt_perplexity is the sequential reference)
     "sparsegpt_obs": "recipe(score=sparsegpt, post=obs)",

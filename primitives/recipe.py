@@ -3,7 +3,7 @@
 Text form, read by our own splitter and the formula grammar (never ``eval`` or sympy's parser)::
 
     recipe(score=<formula | built-in>, alloc=<uniform | owl | formula>, unit=<block | layer>,
-           post=<none | dsnot | ls | obs>)
+           post=<none | dsnot | swap | ls | obs>)
 
 Only ``score`` is required; keys may come in any order, each once, and ``unit`` (default block) only
 with an allocation formula. ``alloc`` is a formula over the
@@ -27,7 +27,7 @@ from primitives.language import ALLOCATION_OPERANDS, SCORE_OPERANDS
 from primitives.metric import Metric, text_hash, tree_to_json
 
 UNITS = ("block", "layer")
-POST_STEPS = ("none", "dsnot", "ls", "obs")
+POST_STEPS = ("none", "dsnot", "swap", "ls", "obs")
 KEYS = ("score", "alloc", "unit", "post")
 _HEAD = re.compile(r"\s*recipe\s*\(")
 _PART = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)", re.DOTALL)

@@ -23,7 +23,7 @@ Modules, one job each:
   sparsegpt   the weight-updating SparseGPT reference (pruned on float32 copies of each block,
               whatever the model's dtype; masks per 128-column block or per row inside it)
   recipe/     a recipe's steps around its score metric: layer allocation formulas (OWL's among
-              them), DSnoT's swaps, least-squares ("ls") or SparseGPT's OBS update of the kept
+              them), DSnoT's swaps, swaps on the exact output error ("swap"), least-squares ("ls") or SparseGPT's OBS update of the kept
               weights for a given mask
   config/task LLMTaskConfig and LLMPruneTask
 

@@ -22,6 +22,8 @@ from registry.exporters.operand_docs import operand_lines
 POST_STEPS = {
     "none": "none: the masks alone",
     "dsnot": "dsnot: DSnoT's prune-and-grow swaps inside each row (attention layers), no weight changes",
+    "swap": "swap: greedy swaps inside each row lowering its output error d H d^T on calibration inputs, "
+            "H = X^T X, d the pruned weights; no weight changes",
     "ls": "ls: each row's kept weights w_K += (H_KK)^-1 H_KP w_P, H = X^T X damped by 1% of its mean diagonal",
     "obs": "obs: SparseGPT's OBS update of the kept weights for the mask",
 }

@@ -45,7 +45,8 @@ def test_owl_is_the_outlier_ratio_formula_and_names_resolve():
     assert resolve_recipe("owl_wanda") == builtin_recipe("owl_wanda")
     assert builtin_recipe("owl_wanda").hash == owl.hash and builtin_recipe("owl_wanda").name == "owl_wanda"
     assert builtin_recipe("sparsegpt_obs").post == "obs" and builtin_recipe("dsnot_wanda").post == "dsnot"
-    assert set(RECIPES) == {"owl_wanda", "dsnot_wanda", "sparsegpt_obs"}
+    assert builtin_recipe("swap_wanda").post == "swap"
+    assert set(RECIPES) == {"owl_wanda", "dsnot_wanda", "swap_wanda", "sparsegpt_obs"}
 
 
 def test_canonical_text_reads_back_as_the_same_recipe():
@@ -61,7 +62,7 @@ def test_canonical_text_reads_back_as_the_same_recipe():
     ("recipe(alloc=owl)", "no score"),
     ("recipe(score=W, alloc=W)", "recipe alloc: unknown operand 'W'"),
     ("recipe(score=depth)", "recipe score: unknown operand 'depth'"),
-    ("recipe(score=W, post=magic)", "post step must be one of none, dsnot, ls, obs"),
+    ("recipe(score=W, post=magic)", "post step must be one of none, dsnot, swap, ls, obs"),
     ("recipe(score=W, unit=row, alloc=depth)", "unit must be one of block, layer"),
     ("recipe(score=W, alocation=owl)", "unknown key 'alocation'"),
     ("recipe(score=W, score=X)", "given twice"),

@@ -9,6 +9,7 @@ formula over per-unit statistics, their size-weighted mean exactly the target) a
               allocation formula on them, and the spread of its values into sparsities
   owl         OWL's outlier ratio and the spread of per-unit values over [S - lambda, S + lambda]
   dsnot       DSnoT's training-free prune-and-grow swaps inside each row
+  swap        greedy swaps inside each row that lower its exact output error d H d^T (no weight update)
   ls          least-squares update of each row's kept weights from H = X^T X ("ls")
   recipe      ``prune_with_recipe`` and ``apply_recipe``: scores, allocation, masks, post-mask step
 

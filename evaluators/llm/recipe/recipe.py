@@ -2,7 +2,7 @@
 
 Every statistic comes from the dense model (one-shot): allocation statistics from the dense
 operands, the post-mask steps' from the dense inputs of every layer (``stats.InputStatistics``: the
-mean and variance of each input column for DSnoT, H = 2 X^T X / n for OBS and LS), which the operand
+mean and variance of each input column for DSnoT, H = 2 X^T X / n for swap, OBS and LS), which the operand
 store gathers in its calibration pass: a recipe runs no block pass of its own.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..prune import apply_masks, layer_mask, layer_scores
 from ..reconstruction import Reconstruction, RowStep
 from ..stats import InputStatistics
 from . import dsnot
+from .swap import swap_refine
 from .allocation import LAMBDA, allocate, needs_operands
 
 if TYPE_CHECKING:
@@ -43,22 +44,34 @@ def task_operands(recipe: Recipe) -> tuple[str, ...]:
 
 
 def check_group(recipe: Recipe, structure: Structure) -> None:
-    """ScoreError when a recipe's steps cannot work on the comparison group (all layers ranked at once)."""
+    """ScoreError when a recipe's steps cannot work on the comparison group: all layers ranked at once,
+    or DSnoT's swaps (across a whole row) on an N:M pattern."""
     if structure.is_global and not recipe.is_bare:
         raise ScoreError(f"a recipe prunes layer by layer; group {structure} ranks all layers at once")
+    if recipe.post == "dsnot" and structure.granularity.kind == "nm":
+        raise ScoreError(f"post=dsnot swaps across a whole row and would break the {structure} pattern "
+                         "(post=swap keeps it)")
 
 
 def input_needs(recipe: Recipe) -> dict[str, bool]:
     """The input statistics a recipe's post-mask step reads (``OperandStore.statistics`` keywords)."""
-    return {"grams": recipe.post in ("obs", "ls"), "moments": recipe.post == "dsnot"}
+    return {"grams": recipe.post in ("swap", "obs", "ls"), "moments": recipe.post == "dsnot"}
 
 
-def post_step(recipe: Recipe, inputs: InputStatistics, options: StepOptions = StepOptions()) -> RowStep | None:
+def post_step(recipe: Recipe, inputs: InputStatistics, structure: Structure,
+              options: StepOptions = StepOptions()) -> RowStep | None:
     """A recipe's post-mask step as a function of (layer name, out x in weight or some of its rows, keep,
     scores) -> (keep, updated weight or None: the kept weights unchanged); None for ``post=none``. Every
-    step works row by row, so it gives the same rows whether it sees a whole weight or a sample of rows."""
+    step works row by row, so it gives the same rows whether it sees a whole weight or a sample of rows;
+    on an N:M ``structure`` swaps stay inside each block of M columns."""
     if recipe.post == "none":
         return None
+    if recipe.post == "swap":
+        block = structure.granularity.b if structure.granularity.kind == "nm" else 0
+
+        def swap(name: str, weight: Any, keep: Any, scores: Any) -> tuple[Any, Any]:
+            return swap_refine(weight, inputs.hessian(name).to(weight.device), keep, block), None
+        return swap
     if recipe.post == "dsnot":
         def refine(name: str, weight: Any, keep: Any, scores: Any) -> tuple[Any, Any]:
             if not dsnot.refines(name, options.dsnot_skip):
@@ -101,7 +114,7 @@ def prune_with_recipe(recipe: Recipe, blocks: Any, block_layers: list[list[Pruna
     import torch
 
     structure, fn, targets = _plan(recipe, block_layers, operands, sparsity, group, options)
-    step = post_step(recipe, inputs, options)
+    step = post_step(recipe, inputs, structure, options)
     fetch, release = getattr(blocks, "fetch", None), getattr(blocks, "release", None)  # a BlockOffload's
     pruned = total = 0
     for layers in block_layers:
@@ -132,7 +145,8 @@ def sampled_recipe_errors(recipe: Recipe, proxy: Reconstruction, block_layers: l
     the whole model, then on the sampled rows the same masks and post-mask step as ``prune_with_recipe``
     (``Reconstruction.sampled_errors``); nothing is pruned."""
     structure, fn, targets = _plan(recipe, block_layers, operands, sparsity, group, options)
-    return proxy.sampled_errors(fn, operands, targets, structure, rows, seed, post_step(recipe, inputs, options))
+    return proxy.sampled_errors(fn, operands, targets, structure, rows, seed,
+                                 post_step(recipe, inputs, structure, options))
 
 
 def check_task(task: LLMPruneTask, recipe: Recipe) -> None:

@@ -136,6 +136,7 @@ def tiny_llama():
 
 
 RECIPES = ["recipe(score=wanda)", "recipe(score=wanda, alloc=owl, unit=layer)", "recipe(score=wanda, post=dsnot)",
+           "recipe(score=wanda, post=swap)",
            "recipe(score=wanda, post=obs)", "recipe(score=wanda, post=ls)",
            "recipe(score=wanda, alloc=mul(sub(1, depth), add(attn, 1)), unit=layer)"]
 

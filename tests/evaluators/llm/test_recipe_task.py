@@ -17,7 +17,7 @@ def task(tiny_llm_options):
     return t
 
 
-@pytest.mark.parametrize("ref", ["owl_wanda", "dsnot_wanda", "sparsegpt_obs", "recipe(score=wanda, post=ls)",
+@pytest.mark.parametrize("ref", ["owl_wanda", "dsnot_wanda", "swap_wanda", "sparsegpt_obs", "recipe(score=wanda, post=ls)",
                                  "recipe(score=magnitude, alloc=zsn(sub(outl, depth)), unit=layer, post=ls)"])
 def test_a_recipe_scores_at_the_target_and_the_dense_weights_come_back(task, ref):
     recipe = builtin_recipe(ref) if "(" not in ref else Recipe.parse(ref)
@@ -40,6 +40,14 @@ def test_the_ls_step_keeps_the_model_closer_than_masks_alone(task):
     assert task.score_recipe(Recipe.parse("recipe(score=wanda, post=ls)")).value < masked
 
 
+def test_the_swap_step_lowers_the_layers_output_error_also_on_an_nm_pattern(task):
+    for group in ("row", "2:4"):
+        t = task.variant(group=group, fitness="reconstruction", **({"sparsity": 0.5} if group == "row" else {}))
+        masked = t.score(builtin("wanda")).value
+        swapped = t.score_recipe(builtin_recipe("swap_wanda"))
+        assert swapped.ok and swapped.value < 0.95 * masked, group
+
+
 def test_recipes_that_cannot_run_fail_with_one_reason(task):
     sequential = task.variant(mode="sequential")
     fit = sequential.score_recipe(builtin_recipe("owl_wanda"))
@@ -48,6 +56,8 @@ def test_recipes_that_cannot_run_fail_with_one_reason(task):
     assert not fit.ok and "layer by layer" in fit.reason
     fit = task.variant(group="2:4").score_recipe(builtin_recipe("owl_wanda"))
     assert not fit.ok and "element groups" in fit.reason
+    fit = task.variant(group="2:4").score_recipe(builtin_recipe("dsnot_wanda"))
+    assert not fit.ok and "2:4 pattern" in fit.reason
 
 
 class MetricsOnly(Task):
