@@ -174,8 +174,8 @@ def test_sampled_rows_refuse_groups_that_mask_rows_together(task):
     assert LLMTaskConfig(fitness="reconstruction", proxy_rows=4, group="2:4").proxy_rows == 4
 
 
-@pytest.mark.parametrize("text", ["owl_wanda", "dsnot_wanda", "recipe(score=wanda, post=ls)", "sparsegpt_obs",
-                                  "recipe(score=magnitude, alloc=abs(zsn(depth)), unit=block, post=dsnot)"])
+@pytest.mark.parametrize("text", ["owl_wanda", "dsnot_wanda", "swap_wanda", "recipe(score=wanda, post=ls)",
+                                  "sparsegpt_obs", "recipe(score=magnitude, alloc=abs(zsn(depth)), unit=block, post=dsnot)"])
 def test_sampling_every_row_of_a_recipe_gives_its_full_proxy(task, proxy, text):
     # Allocation, masks and post-mask step on the sampled rows are those of the full pruning.
     from primitives.reference import resolve_recipe
