@@ -42,6 +42,24 @@ def test_prune_saves_a_recipes_updated_weights(cli, tiny_llm_options, tmp_path):
     assert not torch.equal(up[kept], dense[kept])  # the kept weights were updated, not only masked
 
 
+def test_prune_method_swap_refines_the_masks_and_keeps_the_weights(cli, tiny_llm_options, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    out = tmp_path / "swap"
+    done = cli("prune", "wanda", "--method", "swap", "--sparsity", "0.5", "--out", str(out),
+               *_options(tiny_llm_options), "--no-evaluate", timeout=300)
+    assert done.code == 0, done.err
+    info = json.loads((out / "metricforge.json").read_text())
+    assert info["recipe"]["post"] == "swap" and abs(info["achieved_sparsity"] - 0.5) < 0.01
+    name = "model.layers.0.mlp.down_proj.weight"
+    down = load_file(str(out / "model.safetensors"))[name]
+    dense = load_file(f"{tiny_llm_options['model']}/model.safetensors")[name]
+    kept = down != 0
+    assert torch.equal(down[kept], dense[kept])  # masks only: no kept weight changed value
+    assert len(set(kept.sum(dim=1).tolist())) == 1  # every row keeps as many
+
+
 def test_prune_with_a_method_on_a_recipe_is_a_clear_error(cli, tiny_llm_options, tmp_path):
     done = cli("prune", "owl_wanda", "--method", "dsnot", "--out", str(tmp_path / "x"), *_options(tiny_llm_options))
     assert done.code != 0 and "is a recipe already" in done.err and "Traceback" not in done.err
