@@ -21,6 +21,9 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      ``recipe50-three-s1`` seed 1's wide search over three calibration sources (fortunes added);
   3c. ``metricforge search --config benchmarks/discovery/recipe70.toml``: score, allocation and post
      step evolved together at 70% (no weight update, robust fitness);
+  3d. ``metricforge search --config benchmarks/discovery/recipe50swap.toml`` (``recipe50-swap``):
+     score, allocation and post step ("none" or the exact-error "swap") at 50%, validated beside
+     swap_wanda too;
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
@@ -64,10 +67,12 @@ class Search:
     options: tuple[str, ...] = ()  # extra `metricforge search` options
     levels: str = "0.5"  # held-out sparsity levels
     recipe: bool = True
+    extra_baselines: tuple[str, ...] = ()  # validated beside the usual ones
 
     @property
     def baselines(self) -> tuple[str, ...]:
-        return ("owl_wanda", "dsnot_wanda") if self.recipe else ("magnitude", "ria")  # beside wanda
+        usual = ("owl_wanda", "dsnot_wanda") if self.recipe else ("magnitude", "ria")  # beside wanda
+        return usual + self.extra_baselines
 
     @property
     def registry(self) -> str:
@@ -96,6 +101,8 @@ SEARCHES = {
     "recipe50-three-s1": Search("recipe50.toml", (*WIDE, "--seed", "1", "-o",
                                                   "calib_source=reviews,python-docs:library,fortunes")),
     "recipe70": Search("recipe70.toml", levels="0.7"),
+    # score, allocation and post step ("none" or the exact-error "swap") evolved together
+    "recipe50-swap": Search("recipe50swap.toml", extra_baselines=("swap_wanda",)),
 }
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]

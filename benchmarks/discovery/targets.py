@@ -14,6 +14,8 @@ calibrated on reviews and the Python library reference and evaluated on the tuto
 - wanda+ls: Wanda's masks and the least-squares update of the kept weights (``post=ls``);
 - owl_wanda, dsnot_wanda: the built-in recipes without weight update;
 - evolved alloc (+ dsnot): the allocation search's winner, without and with DSnoT's refinement;
+- wanda+swap, joint recipe, wide s1 + swap: Wanda's masks and the wide-s1 recipe refined by the swap
+  step (greedy swaps on each row's exact output error, no weight update);
 - joint recipe, joint recipe, wide s1: the winners of the joint score + allocation searches at 50%
   (run.py's recipe50 and recipe50-wide-s1), also at 70%: does a recipe found at 50% hold there?
 
@@ -46,13 +48,16 @@ METHODS = {  # name -> (recipe text or a method word, updates weights)
     "evolved alloc + dsnot": ("recipe(score=wanda, alloc=abs(zsn(depth)), unit=block, post=dsnot)", False),
     "joint recipe": (JOINT, False),
     "joint recipe, wide s1": (JOINT_WIDE, False),
+    "wanda+swap": ("swap_wanda", False),
+    "joint recipe, wide s1 + swap": (JOINT_WIDE[:-1] + ", post=swap)", False),
     "wanda+ls": ("recipe(score=wanda, post=ls)", True),
     "sparsegpt_obs": ("sparsegpt_obs", True),
     "sparsegpt": ("sparsegpt", True),  # the sequential algorithm, not a recipe
 }
 LEVELS = {"0.5": list(METHODS), "0.7": ["wanda", "owl_wanda", "dsnot_wanda", "evolved alloc", "evolved alloc + dsnot",
-                                         "joint recipe", "joint recipe, wide s1"],
-          "2:4": ["wanda", "wanda+ls", "sparsegpt_obs", "sparsegpt"]}
+                                         "joint recipe", "joint recipe, wide s1", "wanda+swap",
+                                         "joint recipe, wide s1 + swap"],
+          "2:4": ["wanda", "wanda+swap", "wanda+ls", "sparsegpt_obs", "sparsegpt"]}
 SETTINGS = {"calib_source": "python-docs:howto", "eval_source": "python-docs:reference", "eval_tokens": 4096,
             "calib_windows": 16, "calib_length": 512}
 
@@ -127,6 +132,16 @@ def measure_and_report(args: argparse.Namespace, run_rows, report_rows) -> None:
     print(text)
 
 
+def results_flag(path: Path) -> str:
+    """The ``--results`` option that names a results file other than the default ('' for the default)."""
+    if path.resolve() == RESULTS.resolve():
+        return ""
+    try:
+        return f" --results {path.resolve().relative_to(HERE.parents[1])}"
+    except ValueError:
+        return f" --results {path}"
+
+
 def report(path: Path) -> str:
     """Mean +- standard error per (level, method) and the paired ratio to Wanda."""
     rows = [r for r in load_rows(path) if r["ok"]]
@@ -134,7 +149,8 @@ def report(path: Path) -> str:
     first = rows[0] if rows else {}
     s = first.get("settings", {})
     lines = ["# Recipes against Wanda and SparseGPT, held out", "",
-             f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/targets.py` (rows in `{path.name}`).",
+             f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/targets.py{results_flag(path)}` "
+             f"(rows in `{path.name}`).",
              f"SmolLM2-135M, {s.get('dtype')} on {s.get('device')}; calibration {s.get('calib_windows')} x "
              f"{s.get('calib_length')} tokens of {s.get('calib_source')} (one draw per seed), perplexity on the first "
              f"{s.get('eval_tokens')} tokens of {s.get('eval_source')}. Hardware: {first.get('hardware')}.", "",
