@@ -66,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2", help="calibration draws")
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--method", action="append", dest="methods", metavar="NAME",
+                   help="measure only this method (repeatable; default: every method)")
     p.add_argument("--report", action="store_true", help="only rewrite the .md from the stored rows")
     return p.parse_args()
 
@@ -95,9 +97,13 @@ def run(args: argparse.Namespace) -> None:
     from gp_engine.env import hardware, library_versions
 
     done = {(r["method"], r["level"], r["seed"]) for r in load_rows(args.results)}
+    chosen = None if args.methods is None else set(args.methods)
+    if chosen is not None and chosen - set(METHODS):
+        raise SystemExit(f"unknown method(s): {', '.join(sorted(chosen - set(METHODS)))}; known: {', '.join(METHODS)}")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     for seed in (int(s) for s in args.seeds.split(",")):
-        todo = [(level, m) for level, methods in LEVELS.items() for m in methods if (m, level, seed) not in done]
+        todo = [(level, m) for level, methods in LEVELS.items() for m in methods
+                if (m, level, seed) not in done and (chosen is None or m in chosen)]
         if not todo:
             continue
         base = LLMPruneTask(**SETTINGS, calib_seed=seed)

@@ -133,10 +133,11 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def step_prunes(smoke: bool) -> dict[str, Any]:
-    """Wanda and SparseGPT at 50% and 2:4 with perplexity; one candidate's cost against one
-    evaluation forward pass (dense perplexity on the same windows)."""
+    """Wanda, Wanda with the swap step and SparseGPT at 50% and 2:4 with perplexity; one candidate's
+    cost against one evaluation forward pass (dense perplexity on the same windows)."""
     from evaluators.llm.task import LLMPruneTask
     from primitives.builtins import builtin
+    from primitives.recipe import builtin_recipe
 
     options: dict[str, Any] = {"calib_windows": 16, "calib_length": 512, "eval_tokens": 8192}
     if smoke:
@@ -156,6 +157,10 @@ def step_prunes(smoke: bool) -> dict[str, Any]:
         fit, wall = _timed(lambda: variant.score(wanda))
         out[f"wanda_{group}"] = {"ppl": fit.value, "ok": fit.ok, "reason": fit.reason, "wall_s": wall,
                                  "details": fit.details, "peak_gpu_mib": _peak_mib()}
+        _peak_reset()
+        fit, wall = _timed(lambda: variant.score_recipe(builtin_recipe("swap_wanda")))
+        out[f"swap_wanda_{group}"] = {"ppl": fit.value, "ok": fit.ok, "reason": fit.reason, "wall_s": wall,
+                                      "details": fit.details, "peak_gpu_mib": _peak_mib()}
         _peak_reset()
         fit, wall = _timed(variant.sparsegpt_perplexity)
         out[f"sparsegpt_{group}"] = {"ppl": fit.value, "ok": fit.ok, "reason": fit.reason, "wall_s": wall,
