@@ -68,6 +68,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--method", action="append", dest="methods", metavar="NAME",
                    help="measure only this method (repeatable; default: every method)")
+    p.add_argument("--level", action="append", dest="levels", choices=list(LEVELS),
+                   help="measure only this level (repeatable; default: every level)")
     p.add_argument("--report", action="store_true", help="only rewrite the .md from the stored rows")
     return p.parse_args()
 
@@ -103,7 +105,8 @@ def run(args: argparse.Namespace) -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         todo = [(level, m) for level, methods in LEVELS.items() for m in methods
-                if (m, level, seed) not in done and (chosen is None or m in chosen)]
+                if (m, level, seed) not in done and (chosen is None or m in chosen)
+                and (args.levels is None or level in args.levels)]
         if not todo:
             continue
         base = LLMPruneTask(**SETTINGS, calib_seed=seed)
