@@ -40,6 +40,8 @@ EVOLVED_ALLOC = "recipe(score=wanda, alloc=abs(zsn(depth)), unit=block)"  # resu
 JOINT = "recipe(score=add(mul(G, abs(W)), mul(X, abs(W))), alloc=abs(zsn(depth)), unit=block)"  # recipe50 search
 JOINT_WIDE = ("recipe(score=mul(X, add(sdiv(abs(W), colsum(abs(W))), sdiv(abs(W), rowsum(abs(W))))), "
               "alloc=abs(log(depth)), unit=block)")  # recipe50-wide-s1 search
+JOINT_WIDE_SWAP = ("recipe(score=mul(X, add(sdiv(abs(W), colsum(abs(W))), sdiv(abs(W), rowsum(abs(W))))), "
+                   "alloc=abs(log(depth)), unit=block, post=swap)")  # the same with the swap step
 METHODS = {  # name -> (recipe text or a method word, updates weights)
     "wanda": ("wanda", False),
     "owl_wanda": ("owl_wanda", False),
@@ -49,7 +51,7 @@ METHODS = {  # name -> (recipe text or a method word, updates weights)
     "joint recipe": (JOINT, False),
     "joint recipe, wide s1": (JOINT_WIDE, False),
     "wanda+swap": ("swap_wanda", False),
-    "joint recipe, wide s1 + swap": (JOINT_WIDE[:-1] + ", post=swap)", False),
+    "joint recipe, wide s1 + swap": (JOINT_WIDE_SWAP, False),
     "wanda+ls": ("recipe(score=wanda, post=ls)", True),
     "sparsegpt_obs": ("sparsegpt_obs", True),
     "sparsegpt": ("sparsegpt", True),  # the sequential algorithm, not a recipe
