@@ -9,9 +9,10 @@ weight changes value and every row keeps as many weights (with ``block`` = M of 
 taken from j's block, so the pattern holds). Unlike DSnoT, which balances the mean of the removed
 output, this reads the whole H, so correlated inputs are accounted for.
 
-Cost: per round, two gathered rows of H per active row (rows x in); rows drop out as they settle and
-the working set is compacted when it halves. H d is refreshed exactly every ``REFRESH`` rounds, so
-its rank-one updates do not drift.
+Cost: per round, about six passes over the active rows (two scores, two argmins, two gathered rows
+of H); which weights may move is kept as +inf in two score bases updated per swap, not masked per
+round. Rows drop out as they settle and the working set is compacted when it halves. H d is
+refreshed exactly every ``REFRESH`` rounds, so its rank-one updates do not drift.
 """
 from __future__ import annotations
 
@@ -36,37 +37,51 @@ def swap_refine(weight: Any, hessian: Any, keep: Any, block: int = 0, max_rounds
         raise ValueError(f"swap blocks of {block} columns do not divide {width} columns")
     rounds = width if max_rounds is None else max_rounds
     wsq = w * w * h.diagonal().unsqueeze(0)
-    column_block = torch.arange(width, device=w.device) // block if block else None
+    inf = torch.tensor(torch.inf, device=w.device)
+    # w_j^2 H_jj where a weight may move (restored if pruned, pruned if kept), inf where it may not:
+    # adding 2 w (H d) terms to these gives every candidate's change of e in one pass
+    restorable = torch.where(keep, inf, wsq)
+    prunable = torch.where(keep, wsq, inf)
+    within = torch.arange(block, device=w.device) if block else None
     idx = torch.arange(rows_total, device=w.device)  # the working set: rows that may still swap
-    wa, ka, wsqa = w, keep.clone(), wsq
+    wa, twice, ka = w, 2 * w, keep.clone()
     live = torch.ones(rows_total, dtype=torch.bool, device=w.device)
     for step in range(rounds):
         if step % REFRESH == 0:
-            removed = wa * ~ka
+            removed = torch.where(ka, 0.0, wa)
             hd = removed @ h
             error = (removed * hd).sum(dim=1)
-        gain = torch.where(ka, torch.inf, wsqa - 2 * wa * hd)  # restore j: its change of e
+        gain = torch.addcmul(restorable, twice, hd, value=-1)  # restore j: its change of e
         j = gain.argmin(dim=1)
         wj = wa.gather(1, j.unsqueeze(1))
-        hj = h.index_select(0, j)
-        cost = wsqa + 2 * wa * (hd - wj * hj)  # prune k after restoring j: its change of e
-        allowed = ka if column_block is None else ka & (column_block.unsqueeze(0) == (j // block).unsqueeze(1))
-        cost = torch.where(allowed, cost, torch.inf)
-        k = cost.argmin(dim=1)
-        delta = gain.gather(1, j.unsqueeze(1)).squeeze(1) + cost.gather(1, k.unsqueeze(1)).squeeze(1)
+        shift = h.index_select(0, j).mul_(wj)  # w_j H_j.: what restoring j takes off H d
+        if within is None:
+            cost = torch.addcmul(prunable, twice, hd - shift)  # prune k after restoring j: its change of e
+            k = cost.argmin(dim=1)
+            best = cost.gather(1, k.unsqueeze(1)).squeeze(1)
+        else:  # k from j's block of M columns only
+            cols = (j // block * block).unsqueeze(1) + within
+            cost = torch.addcmul(prunable.gather(1, cols), twice.gather(1, cols), hd.gather(1, cols) - shift.gather(1, cols))
+            pick = cost.argmin(dim=1)
+            k = cols.gather(1, pick.unsqueeze(1)).squeeze(1)
+            best = cost.gather(1, pick.unsqueeze(1)).squeeze(1)
+        delta = gain.gather(1, j.unsqueeze(1)).squeeze(1) + best
         ok = live & (delta < -tolerance * error.clamp_min(0))
         live = ok
         if not bool(ok.any()):
             break
         rows = ok.nonzero().squeeze(1)
-        ka[rows, j[rows]] = True
-        ka[rows, k[rows]] = False
+        jr, kr = j[rows], k[rows]
+        ka[rows, jr], ka[rows, kr] = True, False
+        restorable[rows, jr], prunable[rows, jr] = inf, wsq[idx[rows], jr]
+        restorable[rows, kr], prunable[rows, kr] = wsq[idx[rows], kr], inf
         wk = wa.gather(1, k.unsqueeze(1))
-        hd.index_add_(0, rows, (wk[rows] * h.index_select(0, k[rows]) - wj[rows] * hj[rows]))
+        hd.index_add_(0, rows, h.index_select(0, kr).mul_(wk[rows]).sub_(shift[rows]))
         error = error + torch.where(ok, delta, torch.zeros((), device=w.device))
         if 2 * int(rows.numel()) <= idx.numel():  # compact: keep only the rows still swapping
             keep[idx] = ka
-            idx, wa, ka, wsqa, hd, error = idx[rows], wa[rows], ka[rows], wsqa[rows], hd[rows], error[rows]
+            idx, wa, twice, ka, restorable, prunable, hd, error = (
+                idx[rows], wa[rows], twice[rows], ka[rows], restorable[rows], prunable[rows], hd[rows], error[rows])
             live = torch.ones(idx.numel(), dtype=torch.bool, device=w.device)
     keep[idx] = ka
     return keep
