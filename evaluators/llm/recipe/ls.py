@@ -10,12 +10,12 @@ similar sizes, chunked to bound memory. The batches are solved by LU
 (``torch.linalg.solve_ex``): per 288 x 288 system 0.59 ms on one thread (Cholesky: 0.40 ms) but
 0.74 ms on two, where MKL's batched Cholesky takes 7.5 ms.
 
-Cost (``benchmarks/llm_baselines/ls_cost.md``, one SmolLM2-135M layer, one CPU thread): down_proj
-(576 x 1536) per row at 50% 6.3 s against 0.30 s for SparseGPT's OBS update of the same mask, at
-30% 2.6 s, at 70% 2.2 s; up_proj (1536 x 576) at 50% 2.0 s against 0.08 s. The work is rows x
-min(|K|, |P|)^3 (the exact solve, near the core's float32 peak), the most at 50%. In exchange the
-output error ||(W - W') X|| / ||W X|| of down_proj at 50% is 0.010 against OBS's 0.074 (masks
-alone: 0.117).
+Cost (``benchmarks/llm_baselines/post_cost.md``, one SmolLM2-135M layer, one CPU thread, the steps
+timed side by side): down_proj (576 x 1536) per row at 50% takes about 24 times SparseGPT's OBS
+update of the same mask, 7 to 9 times at 30% and 70%; up_proj (1536 x 576) at 50% about 33 times.
+The work is rows x min(|K|, |P|)^3 (the exact solve, near the core's float32 peak), the most at 50%.
+In exchange the output error ||(W - W') X|| / ||W X|| of down_proj at 50% is 0.010 against OBS's
+0.074 (masks alone: 0.117).
 """
 from __future__ import annotations
 

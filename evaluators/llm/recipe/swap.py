@@ -12,7 +12,10 @@ output, this reads the whole H, so correlated inputs are accounted for.
 Cost: per round, about six passes over the active rows (two scores, two argmins, two gathered rows
 of H); which weights may move is kept as +inf in two score bases updated per swap, not masked per
 round. Rows drop out as they settle and the working set is compacted when it halves. H d is
-refreshed exactly every ``REFRESH`` rounds, so its rank-one updates do not drift.
+refreshed exactly every ``REFRESH`` rounds, so its rank-one updates do not drift. On SmolLM2-135M's
+down_proj at 50% per row (``benchmarks/llm_baselines/post_cost.md``) it takes about 1.6 times
+SparseGPT's OBS update of the same mask and leaves an output error of 0.049 of the dense output,
+against OBS's 0.074 with its weight update and 0.117 for Wanda's mask alone.
 """
 from __future__ import annotations
 
