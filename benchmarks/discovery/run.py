@@ -198,7 +198,9 @@ def report() -> None:
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         lines.append("")
-    lines += ["## Environment", "", "```json", json.dumps(environment(), indent=1), "```", ""]
+    lines += ["## Environment", "", "Of the machine that last wrote this file; each search's section states its dtype, and its "
+              "results/<name>/config.json records the hardware and library versions it ran on.", "",
+              "```json", json.dumps(environment(), indent=1), "```", ""]
     (HERE / "results.md").write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {HERE / 'results.md'}")
 
