@@ -6,7 +6,8 @@ A probe for the "score formula alone" target, outside the search language: each 
 w_ij x_j is compared with its row's output y_i on the calibration tokens (uncentred correlation
 rho_ij = w_ij (W H)_ij / (|w_ij| sqrt(H_jj) ||y_i||), H = X^T X), and the score is Wanda's
 |w_ij| ||x_j|| (1 + lam rho_ij) for a few lam, next to the mean-field cost of a random half-pruned row,
-w^2 H_jj + lam w (W H) (unbounded). Search-side settings only (calibration from the reviews and the
+w^2 H_jj + lam w (W H) (unbounded), and the cost of pruning a weight given the rest of Wanda's pruned set R
+of its row, w^2 H_jj + 2 lam w (R H - R diag H) (one damped linearised step from Wanda's mask). Search-side settings only (calibration from the reviews and the
 Python library reference, perplexity on the Python tutorial): no held-out text is read, so nothing
 chosen here is fitted to the held-out table. One row per (calibration, seed, score) in the .jsonl.
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 RESULTS = HERE / "results" / "score_probe.jsonl"
 SOURCES = ("reviews", "python-docs:library")
 LAMBDAS = (-0.5, -0.3, -0.2, -0.1, 0.1, 0.3)
+RESIDUAL_LAMBDAS = (0.01, 0.03, 0.1, 0.25, 0.5)
 SETTINGS = {"eval_source": "python-docs:tutorial", "eval_tokens": 2048, "calib_windows": 16, "calib_length": 512,
             "sparsity": 0.5, "group": "row"}
 
@@ -54,10 +56,30 @@ def mean_field(lam: float) -> Callable[[dict[str, Any]], Any]:
     return score
 
 
+def residual(lam: float) -> Callable[[dict[str, Any]], Any]:
+    """w^2 H_jj + 2 lam w (R H)_j: the cost of pruning a weight given the rest of Wanda's pruned set R of its row.
+
+    One linearised step from Wanda's mask: a weight whose contribution cancels the error Wanda's mask
+    leaves scores low. lam damps the step, since all rows' weights move at once.
+    """
+    def score(ops: dict[str, Any]) -> Any:
+        import torch
+
+        w, h = ops["W"], ops["H"]
+        base = wanda(ops)
+        wanda_pruned = base <= base.kthvalue(round(w.shape[1] * SETTINGS["sparsity"]), dim=1, keepdim=True).values
+        pruned = torch.where(wanda_pruned, w, torch.zeros_like(w))
+        diag = h.diagonal()
+        others = pruned @ h - pruned * diag  # sum over the other pruned weights k of w_k H_kj
+        return w * w * diag + 2 * lam * w * others
+    return score
+
+
 def scores() -> dict[str, Callable[[dict[str, Any]], Any]]:
     out: dict[str, Callable[[dict[str, Any]], Any]] = {"wanda": wanda}
     out.update({f"rho lam={lam:+.1f}": correlated(lam) for lam in LAMBDAS})
     out["mean-field lam=+0.05"] = mean_field(0.05)
+    out.update({f"residual lam={lam:.2f}": residual(lam) for lam in RESIDUAL_LAMBDAS})
     return out
 
 
