@@ -1,4 +1,4 @@
-"""Can a per-weight score that reads the whole input Hessian beat Wanda at 50% per row, on every calibration?
+"""Can a per-weight score that reads the whole input Hessian or the loss beat Wanda at 50% per row, on every calibration?
 
     PYTHONPATH=. .venv/bin/python benchmarks/discovery/score_probe.py   # writes results/score_probe.{jsonl,md}
 
@@ -7,7 +7,8 @@ w_ij x_j is compared with its row's output y_i on the calibration tokens (uncent
 rho_ij = w_ij (W H)_ij / (|w_ij| sqrt(H_jj) ||y_i||), H = X^T X), and the score is Wanda's
 |w_ij| ||x_j|| (1 + lam rho_ij) for a few lam, next to the mean-field cost of a random half-pruned row,
 w^2 H_jj + lam w (W H) (unbounded), and the cost of pruning a weight given the rest of Wanda's pruned set R
-of its row, w^2 H_jj + 2 lam w (R H - R diag H) (one damped linearised step from Wanda's mask). Search-side settings only (calibration from the reviews and the
+of its row, w^2 H_jj + 2 lam w (R H - R diag H) (one damped linearised step from Wanda's mask), and Wanda's
+score with the token-level Fisher sum_t (dL/dy_i x_j)^2 in place of (or beside) ||x_j||^2. Search-side settings only (calibration from the reviews and the
 Python library reference, perplexity on the Python tutorial): no held-out text is read, so nothing
 chosen here is fitted to the held-out table. One row per (calibration, seed, score) in the .jsonl.
 """
@@ -28,6 +29,7 @@ RESULTS = HERE / "results" / "score_probe.jsonl"
 SOURCES = ("reviews", "python-docs:library")
 LAMBDAS = (-0.5, -0.3, -0.2, -0.1, 0.1, 0.3)
 RESIDUAL_LAMBDAS = (0.01, 0.03, 0.1, 0.25, 0.5)
+FISHER_POWERS = (0.5, 1.0)
 SETTINGS = {"eval_source": "python-docs:tutorial", "eval_tokens": 2048, "calib_windows": 16, "calib_length": 512,
             "sparsity": 0.5, "group": "row"}
 
@@ -75,11 +77,55 @@ def residual(lam: float) -> Callable[[dict[str, Any]], Any]:
     return score
 
 
+def fisher(power: float) -> Callable[[dict[str, Any]], Any]:
+    """|w| H_jj^((1 - power) / 2) F_ij^(power / 2): Wanda's column norm traded for the token-level Fisher.
+
+    F_ij = sum over tokens of (dL/dy_i x_j)^2 weighs each token by how much the row's output matters to
+    the loss there; Wanda weighs every token alike (power 0).
+    """
+    def score(ops: dict[str, Any]) -> Any:
+        w, h, f = ops["W"], ops["H"], ops["F"]
+        return w.abs() * h.diagonal().clamp_min(0).pow((1 - power) / 2) * f.clamp_min(0).pow(power / 2)
+    return score
+
+
+def token_fisher(model: Any, layers: list[Any], windows: Any) -> dict[str, Any]:
+    """F = sum over calibration tokens of (dL/dy)^2 (x)^2, out x in per layer, from per-token gradients."""
+    import torch
+
+    acc = {layer.name: torch.zeros(layer.shape, dtype=torch.float32) for layer in layers}
+    handles = []
+
+    def watch(name: str) -> Callable[..., None]:
+        def forward(module: Any, inputs: tuple[Any, ...], output: Any) -> None:
+            x2 = inputs[0].detach().float().reshape(-1, inputs[0].shape[-1]).square()
+
+            def backward(grad: Any) -> None:
+                acc[name].addmm_(grad.float().reshape(-1, grad.shape[-1]).square().t(), x2)
+            output.register_hook(backward)
+        return forward
+
+    for layer in layers:
+        handles.append(layer.module.register_forward_hook(watch(layer.name)))
+    embed = model.get_input_embeddings()
+    handles.append(embed.register_forward_hook(lambda module, inputs, output: output.requires_grad_(True)))
+    try:
+        with torch.enable_grad():
+            for row in range(windows.shape[0]):
+                ids = windows[row:row + 1]
+                model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return acc
+
+
 def scores() -> dict[str, Callable[[dict[str, Any]], Any]]:
     out: dict[str, Callable[[dict[str, Any]], Any]] = {"wanda": wanda}
     out.update({f"rho lam={lam:+.1f}": correlated(lam) for lam in LAMBDAS})
     out["mean-field lam=+0.05"] = mean_field(0.05)
     out.update({f"residual lam={lam:.2f}": residual(lam) for lam in RESIDUAL_LAMBDAS})
+    out.update({f"fisher power={power:.2f}": fisher(power) for power in FISHER_POWERS})
     return out
 
 
@@ -101,6 +147,9 @@ def measure(seeds: list[int], path: Path) -> None:
             state = task.state
             grams = state.store.grams()
             ops = {layer.name: {"H": grams[layer.name]} for layer in state.layers}
+            if any(name.startswith("fisher") for name in todo):
+                for layer, f in token_fisher(state.model, state.layers, state.calib).items():
+                    ops[layer]["F"] = f
             for name in todo:
                 start = time.time()
                 prune_oneshot(scores()[name], state.layers, ops, task.config.sparsity, task.config.structure)
@@ -123,7 +172,7 @@ def report(path: Path) -> str:
     rows = load(path)
     wanda_of = {(r["source"], r["seed"]): r["ppl"] for r in rows if r["score"] == "wanda"}
     first = rows[0] if rows else {}
-    lines = ["# A score reading the whole Hessian, per calibration source", "",
+    lines = ["# A score reading the whole Hessian or the loss, per calibration source", "",
              f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/score_probe.py` (rows in `{path.name}`). "
              f"SmolLM2-135M, {first.get('settings', {}).get('dtype', '?')} on cpu, 50% per row, one-shot; calibration "
              "16 x 512 tokens of each source (one draw per seed), perplexity on the first 2,048 tokens of "
