@@ -23,7 +23,7 @@ Steps (each a metricforge command, printed and logged in work/discovery.log):
      step evolved together at 70% (no weight update, robust fitness);
   3d. ``metricforge search --config benchmarks/discovery/recipe50swap.toml`` (``recipe50-swap``):
      score, allocation and post step ("none" or the exact-error "swap") at 50%, validated beside
-     swap_wanda too; ``recipe50-swap-s1`` the same search with search seed 1;
+     swap_wanda too; ``recipe50-swap-s1`` and ``-s2`` the same search with search seeds 1 and 2;
   4. ``metricforge validate --run ...`` for each: the best ``--top`` entries, Wanda and the other
      baselines (magnitude and RIA; OWL+Wanda and DSnoT+Wanda for the recipes) on a calibration source
      no search used (python-docs:howto, seeds 0, 1, 2), a text none evaluated on
@@ -104,6 +104,7 @@ SEARCHES = {
     # score, allocation and post step ("none" or the exact-error "swap") evolved together
     "recipe50-swap": Search("recipe50swap.toml", extra_baselines=("swap_wanda",)),
     "recipe50-swap-s1": Search("recipe50swap.toml", ("--seed", "1"), extra_baselines=("swap_wanda",)),
+    "recipe50-swap-s2": Search("recipe50swap.toml", ("--seed", "2"), extra_baselines=("swap_wanda",)),
 }
 HELD_OUT = ["--calib-source", "python-docs:howto", "--eval-source", "python-docs:reference", "--seeds", "0,1,2",
             "-o", "eval_tokens=4096"]
