@@ -129,20 +129,23 @@ def scores() -> dict[str, Callable[[dict[str, Any]], Any]]:
     return out
 
 
-def measure(seeds: list[int], path: Path) -> None:
-    """Every missing (source, seed, score) row, appended as soon as it is measured."""
+def measure(seeds: list[int], dtype: str, path: Path) -> None:
+    """Every missing (dtype, source, seed, score) row, appended as soon as it is measured: a score is
+    compared with Wanda only in the same dtype, so each dtype has its own Wanda rows."""
+    from evaluators.llm.model import pick_device, pick_dtype
     from evaluators.llm.prune import prune_oneshot, restore
     from evaluators.llm.task import LLMPruneTask
     from gp_engine.env import hardware, library_versions
 
-    done = {(r["source"], r["seed"], r["score"]) for r in load(path)}
+    resolved = str(pick_dtype(dtype, pick_device("auto"))).replace("torch.", "")
+    done = {key(r) for r in load(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     for source in SOURCES:
         for seed in seeds:
-            todo = [name for name in scores() if (source, seed, name) not in done]
+            todo = [name for name in scores() if (resolved, source, seed, name) not in done]
             if not todo:
                 continue
-            task = LLMPruneTask(**SETTINGS, calib_source=source, calib_seed=seed)
+            task = LLMPruneTask(**SETTINGS, calib_source=source, calib_seed=seed, dtype=resolved)
             task.prepare()
             state = task.state
             grams = state.store.grams()
@@ -167,16 +170,28 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def key(row: dict) -> tuple[str, str, int, str]:
+    return row["settings"]["dtype"], row["source"], row["seed"], row["score"]
+
+
 def report(path: Path) -> str:
-    """Perplexity per calibration draw and its ratio to Wanda on the same draw."""
+    """Per dtype, perplexity per calibration draw and its ratio to Wanda on the same draw and dtype."""
     rows = load(path)
-    wanda_of = {(r["source"], r["seed"]): r["ppl"] for r in rows if r["score"] == "wanda"}
-    first = rows[0] if rows else {}
     lines = ["# A score reading the whole Hessian or the loss, per calibration source", "",
-             f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/score_probe.py` (rows in `{path.name}`). "
-             f"SmolLM2-135M, {first.get('settings', {}).get('dtype', '?')} on cpu, 50% per row, one-shot; calibration "
-             "16 x 512 tokens of each source (one draw per seed), perplexity on the first 2,048 tokens of "
-             f"python-docs:tutorial (the searches' text, not the held-out one). Hardware: {first.get('hardware')}.", "",
+             "Command: `PYTHONPATH=. .venv/bin/python benchmarks/discovery/score_probe.py --seeds 0,1` "
+             f"(`--dtype` to choose one; rows in `{path.name}`). SmolLM2-135M on cpu, 50% per row, one-shot; "
+             "calibration 16 x 512 tokens of each source (one draw per seed), perplexity on the first 2,048 "
+             "tokens of python-docs:tutorial (the searches' text, not the held-out one). One table per dtype, "
+             "each against its own Wanda rows.", ""]
+    for dtype in sorted({r["settings"]["dtype"] for r in rows}):
+        lines += table([r for r in rows if r["settings"]["dtype"] == dtype], dtype)
+    return "\n".join(lines) + "\n"
+
+
+def table(rows: list[dict], dtype: str) -> list[str]:
+    wanda_of = {(r["source"], r["seed"]): r["ppl"] for r in rows if r["score"] == "wanda"}
+    hosts = sorted({json.dumps(r["hardware"], sort_keys=True) for r in rows})
+    lines = [f"## {dtype}", "", f"Hardware: {'; '.join(hosts)}.", "",
              "| score | " + " | ".join(f"{s} seed {d}" for s, d in sorted(wanda_of)) + " |",
              "|---|" + "---|" * len(wanda_of)]
     for name in scores():
@@ -189,18 +204,20 @@ def report(path: Path) -> str:
                 cells.append(f"{ppl:.3g} (broken)")
             else:
                 cells.append(f"{ppl:.2f} ({ppl / wanda_of[key]:.3f}x)")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        if any(cells):
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0", help="calibration draws per source")
+    p.add_argument("--dtype", default="auto", help="model dtype (auto: bf16 where the CPU runs it natively)")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--report", action="store_true", help="only rewrite the .md from the stored rows")
     args = p.parse_args()
     if not args.report:
-        measure([int(s) for s in args.seeds.split(",")], args.results)
+        measure([int(s) for s in args.seeds.split(",")], args.dtype, args.results)
     args.results.with_suffix(".md").write_text(report(args.results))
     print(args.results.with_suffix(".md").read_text())
 
