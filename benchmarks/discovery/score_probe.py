@@ -132,12 +132,11 @@ def scores() -> dict[str, Callable[[dict[str, Any]], Any]]:
 def measure(seeds: list[int], dtype: str, path: Path) -> None:
     """Every missing (dtype, source, seed, score) row, appended as soon as it is measured: a score is
     compared with Wanda only in the same dtype, so each dtype has its own Wanda rows."""
-    from evaluators.llm.model import pick_device, pick_dtype
     from evaluators.llm.prune import prune_oneshot, restore
     from evaluators.llm.task import LLMPruneTask
     from gp_engine.env import hardware, library_versions
 
-    resolved = str(pick_dtype(dtype, pick_device("auto"))).replace("torch.", "")
+    resolved = LLMPruneTask(**SETTINGS, dtype=dtype).settings()["dtype"]  # "auto" as the task resolves it
     done = {key(r) for r in load(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     for source in SOURCES:
@@ -196,14 +195,14 @@ def table(rows: list[dict], dtype: str) -> list[str]:
              "|---|" + "---|" * len(wanda_of)]
     for name in scores():
         cells = []
-        for key in sorted(wanda_of):
-            ppl = next((r["ppl"] for r in rows if (r["source"], r["seed"], r["score"]) == (*key, name)), None)
+        for draw in sorted(wanda_of):
+            ppl = next((r["ppl"] for r in rows if (r["source"], r["seed"], r["score"]) == (*draw, name)), None)
             if ppl is None:
                 cells.append("")
             elif not math.isfinite(ppl) or ppl > 1e4:
                 cells.append(f"{ppl:.3g} (broken)")
             else:
-                cells.append(f"{ppl:.2f} ({ppl / wanda_of[key]:.3f}x)")
+                cells.append(f"{ppl:.2f} ({ppl / wanda_of[draw]:.3f}x)")
         if any(cells):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines + [""]
